@@ -1,0 +1,105 @@
+// The one port every event storage implements. Adapters store raw events; the application decodes
+// them with the domain's codecs, so a store never needs to know the event catalogue.
+
+export interface EventMetadata {
+  readonly actorId: string;
+  readonly actorRole: string;
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly causationId: string;
+  /** ISO-8601 time from the injected clock. */
+  readonly occurredAt: string;
+}
+
+export interface NewEvent {
+  /** UUID; appending the same ids again at the same place is a no-op (idempotent re-append). */
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+export interface RecordedEvent extends NewEvent {
+  readonly streamId: string;
+  /** 0-based index of the event in its stream. */
+  readonly revision: number;
+  /** Global position: strictly increasing in the order readAll and subscribe deliver events. */
+  readonly position: number;
+}
+
+/** `no_stream`: the stream must not exist; `stream_exists`: it must; a number: its last revision must be exactly that. */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
+
+export interface AppendResult {
+  /** Revision of the last event now in the stream. */
+  readonly nextRevision: number;
+  /** Global position of the last event appended (or found, for an idempotent re-append). */
+  readonly position: number;
+}
+
+export interface ReadStreamOptions {
+  /** First revision to return (inclusive); default 0. */
+  readonly fromRevision?: number;
+  readonly maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Return events strictly after this position; default: from the start. */
+  readonly after?: number;
+  readonly maxCount?: number;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /** Deliver events strictly after this position (catch-up, then live); default: from the start. */
+  readonly after?: number;
+  /** Called for each event in global order, one at a time; the next waits for the returned promise. */
+  readonly onEvent: (event: RecordedEvent) => Promise<void> | void;
+  /** Called once if the subscription stops on an error; it delivers nothing after that. */
+  readonly onError?: (error: Error) => void;
+}
+
+export interface EventStore {
+  /** Appends all events atomically, or none. Rejects with WrongExpectedRevisionError on a revision mismatch. */
+  append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** The stream's events in revision order; an empty array when the stream does not exist. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  subscribe(options: SubscribeOptions): Subscription;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  readonly code = 'WRONG_EXPECTED_REVISION';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's last revision, or -1 when it does not exist. */
+    readonly actual: number,
+  ) {
+    super(
+      `stream ${streamId} is at revision ${actual < 0 ? '(none)' : actual}, not ${String(expected)}: ` +
+        'another writer got there first; reload the stream and decide again',
+    );
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/** The store cannot be reached or failed; nothing was written. The cause is kept for logs, not shown to users. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(readonly store: string, cause: unknown) {
+    super(`the ${store} event store is unavailable; check that it is running and reachable, then retry`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Checks an expected revision against the stream's last revision (-1 when absent). */
+export const revisionMatches = (expected: ExpectedRevision, actual: number): boolean =>
+  expected === 'any' ||
+  (expected === 'no_stream' && actual === -1) ||
+  (expected === 'stream_exists' && actual >= 0) ||
+  expected === actual;
