@@ -5,6 +5,8 @@ export interface EventMetadata {
   readonly actorId: string;
   readonly actorRole: string;
   readonly commandId: string;
+  /** The command type that caused the event, so a reused command id is told from a repeated one. */
+  readonly commandType: string;
   readonly correlationId: string;
   readonly causationId: string;
   /** ISO-8601 time from the injected clock. */

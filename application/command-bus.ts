@@ -1,0 +1,183 @@
+import * as E from 'fp-ts/Either';
+import { Aggregate, Message, streamOf } from '../domain/shared/aggregate';
+import { decode, decodeMessage, MessageCodecs } from '../domain/shared/codec';
+import { CommandEnvelope } from './command-envelope';
+import { decodeAll } from './event-decoding';
+import { eventIdFor } from './event-ids';
+import { CommandError, conflict, idempotencyKeyReused, storeUnavailable } from './errors';
+import { EventStore, NewEvent, RecordedEvent, StoreUnavailableError, WrongExpectedRevisionError } from './ports/event-store';
+
+export type Clock = () => Date;
+
+export interface Loaded<S> {
+  readonly state: S;
+  /** Last revision of the stream, -1 when it does not exist. */
+  readonly revision: number;
+  readonly recorded: readonly RecordedEvent[];
+}
+
+export type Load = <S>(aggregate: Aggregate<S, any, any, any>, id: string) => Promise<E.Either<CommandError, Loaded<S>>>;
+
+export interface Route<S, C extends Message, Ev extends Message, D> {
+  readonly aggregate: Aggregate<S, C, Ev, D>;
+  /** What decide sees when it needs facts from other aggregates; by default the folded state. */
+  readonly decisionState?: (state: S, command: C, load: Load) => Promise<E.Either<CommandError, D>>;
+}
+
+export interface CommandResult {
+  readonly commandId: string;
+  readonly streamId: string;
+  readonly events: readonly Message[];
+  /** Revision of the stream's last event after the command. */
+  readonly revision: number;
+  /** Global position of the last event the command wrote; wait for read models to reach it to read your writes. */
+  readonly position: number;
+  /** True when the command id had been handled before and this is the first answer again. */
+  readonly replayed: boolean;
+}
+
+export interface CommandBusOptions {
+  readonly clock?: Clock;
+  /** How many times to decide again after another writer moved the stream (then CONFLICT). */
+  readonly maxAttempts?: number;
+}
+
+/** Load the stream, decide, append with the expected revision: the write side of every command. */
+export class CommandBus {
+  // Aggregates differ in their type parameters; the bus routes them by command type at run time.
+  private readonly routes = new Map<string, Route<any, Message, Message, any>>();
+  private readonly commandCodecs: MessageCodecs;
+  private readonly clock: Clock;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly store: EventStore,
+    routes: readonly Route<any, any, any, any>[],
+    options: CommandBusOptions = {},
+  ) {
+    for (const route of routes) {
+      for (const type of Object.keys(route.aggregate.commandCodecs)) {
+        if (this.routes.has(type)) throw new Error(`command type ${type} is routed twice`);
+        this.routes.set(type, route);
+      }
+    }
+    this.commandCodecs = Object.fromEntries([...this.routes].map(([type, r]) => [type, r.aggregate.commandCodecs[type]]));
+    this.clock = options.clock ?? (() => new Date());
+    this.maxAttempts = options.maxAttempts ?? 5;
+  }
+
+  get commandTypes(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  readonly load: Load = async <S>(aggregate: Aggregate<S, any, any, any>, id: string) => {
+    const streamId = streamOf(aggregate, id);
+    const read = await this.guard(() => this.store.readStream(streamId));
+    if (E.isLeft(read)) return read;
+    const events = decodeAll<Message>(aggregate.eventCodecs, read.right);
+    if (E.isLeft(events)) return events;
+    return E.right({
+      state: events.right.reduce(aggregate.evolve, aggregate.initialState),
+      revision: read.right.length - 1,
+      recorded: read.right,
+    });
+  };
+
+  async execute(envelopeInput: unknown, commandInput: unknown): Promise<E.Either<CommandError, CommandResult>> {
+    const envelope = decode(CommandEnvelope, envelopeInput);
+    if (E.isLeft(envelope)) return envelope;
+    const command = decodeMessage<Message>(this.commandCodecs, commandInput, 'command');
+    if (E.isLeft(command)) return command;
+    const route = this.routes.get(command.right.type)!;
+    const streamId = streamOf(route.aggregate, route.aggregate.targetOf(command.right));
+
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(route, envelope.right, command.right, streamId);
+      if (outcome !== 'retry') return outcome;
+      if (attempt >= this.maxAttempts) {
+        const current = await this.guard(() => this.store.readStream(streamId));
+        return E.isLeft(current) ? current : E.left(conflict(streamId, attempt, current.right.length - 1));
+      }
+      // Jittered backoff, so writers that collided do not collide again in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
+    }
+  }
+
+  private async attempt(
+    route: Route<any, Message, Message, any>,
+    envelope: CommandEnvelope,
+    command: Message,
+    streamId: string,
+  ): Promise<E.Either<CommandError, CommandResult> | 'retry'> {
+    const loaded = await this.load(route.aggregate, route.aggregate.targetOf(command));
+    if (E.isLeft(loaded)) return loaded;
+    const { state, revision, recorded } = loaded.right;
+
+    const earlier = recorded.filter((r) => r.metadata.commandId === envelope.commandId);
+    if (earlier.length > 0) return this.replay(envelope, command, streamId, earlier);
+
+    const decisionState = route.decisionState ? await route.decisionState(state, command, this.load) : E.right(state);
+    if (E.isLeft(decisionState)) return decisionState;
+    const decided = route.aggregate.decide(command, decisionState.right);
+    if (E.isLeft(decided)) return decided;
+
+    const occurredAt = this.clock().toISOString();
+    const events: NewEvent[] = decided.right.map((event, index) => ({
+      id: eventIdFor(envelope.commandId, index),
+      type: event.type,
+      data: event.data,
+      metadata: {
+        actorId: envelope.actor.id,
+        actorRole: envelope.actor.role,
+        commandId: envelope.commandId,
+        commandType: command.type,
+        correlationId: envelope.correlationId ?? envelope.commandId,
+        causationId: envelope.causationId ?? envelope.commandId,
+        occurredAt,
+      },
+    }));
+    try {
+      const appended = await this.store.append(streamId, events, revision < 0 ? 'no_stream' : revision);
+      return E.right({
+        commandId: envelope.commandId,
+        streamId,
+        events: decided.right,
+        revision: appended.nextRevision,
+        position: appended.position,
+        replayed: false,
+      });
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) return 'retry';
+      if (error instanceof StoreUnavailableError) return E.left(storeUnavailable(error.message));
+      throw error;
+    }
+  }
+
+  private replay(
+    envelope: CommandEnvelope,
+    command: Message,
+    streamId: string,
+    earlier: readonly RecordedEvent[],
+  ): E.Either<CommandError, CommandResult> {
+    const usedBy = earlier[0].metadata.commandType;
+    if (usedBy !== command.type) return E.left(idempotencyKeyReused(envelope.commandId, usedBy, command.type));
+    const last = earlier[earlier.length - 1];
+    return E.right({
+      commandId: envelope.commandId,
+      streamId,
+      events: earlier.map((r) => ({ type: r.type, data: r.data })),
+      revision: last.revision,
+      position: last.position,
+      replayed: true,
+    });
+  }
+
+  private async guard<A>(io: () => Promise<A>): Promise<E.Either<CommandError, A>> {
+    try {
+      return E.right(await io());
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return E.left(storeUnavailable(error.message));
+      throw error;
+    }
+  }
+}

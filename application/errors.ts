@@ -1,0 +1,26 @@
+import { DomainError } from '../domain/shared/errors';
+
+/** Errors the application adds to the domain's: they come from concurrency and storage, not from rules. */
+export interface ApplicationError {
+  readonly code: 'CONFLICT' | 'STORE_UNAVAILABLE' | 'IDEMPOTENCY_KEY_REUSED';
+  readonly message: string;
+  readonly details?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export type CommandError = DomainError | ApplicationError;
+
+export const conflict = (streamId: string, attempts: number, revision: number): ApplicationError => ({
+  code: 'CONFLICT',
+  message:
+    `${streamId} kept changing while this command was decided (${attempts} attempts, now at revision ${revision}): ` +
+    'another console is acting on it; reload its current state and decide whether to send the command again',
+  details: { streamId, attempts, revision },
+});
+
+export const storeUnavailable = (message: string): ApplicationError => ({ code: 'STORE_UNAVAILABLE', message });
+
+export const idempotencyKeyReused = (commandId: string, usedBy: string, type: string): ApplicationError => ({
+  code: 'IDEMPOTENCY_KEY_REUSED',
+  message: `command id ${commandId} was already used by a ${usedBy} command, not ${type}; send each new command with a new id`,
+  details: { commandId, usedBy, type },
+});
