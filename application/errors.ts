@@ -1,9 +1,10 @@
-import { DomainError } from '../domain/shared/errors';
+import { DomainError, ValidationIssue } from '../domain/shared/errors';
 
 /** Errors the application adds to the domain's: they come from concurrency and storage, not from rules. */
 export interface ApplicationError {
   readonly code: 'CONFLICT' | 'STORE_UNAVAILABLE' | 'IDEMPOTENCY_KEY_REUSED';
   readonly message: string;
+  readonly issues?: readonly ValidationIssue[];
   readonly details?: Readonly<Record<string, string | number | boolean | null>>;
 }
 

@@ -4,6 +4,14 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
+// Tests are transpiled without type checks (fast, per file), so the type checker runs first, once.
+const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', '.'], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.log('type check failed: fix the errors above');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 const results = path.join(__dirname, '..', '.test-results.json');
 fs.rmSync(results, { force: true });
 const jest = require.resolve('jest/bin/jest');

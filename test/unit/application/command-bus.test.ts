@@ -1,0 +1,177 @@
+import * as E from 'fp-ts/Either';
+import { CommandBus, CommandResult } from '../../../application/command-bus';
+import { CommandError } from '../../../application/errors';
+import { EventStore, StoreUnavailableError } from '../../../application/ports/event-store';
+import { deviceAggregate } from '../../../domain/device';
+import { chargerAggregate } from '../../../domain/charger';
+import { InMemoryEventStore } from '../../../infrastructure/event-store/memory';
+
+const FINGERPRINT = 'a'.repeat(64);
+const admin = { id: 'alice', role: 'SECURITY_ADMIN' };
+const userAdmin = { id: 'bob', role: 'USER_ADMIN' };
+const at = new Date('2026-11-25T10:00:00.000Z');
+let n = 0;
+const envelope = (actor = admin, extra: object = {}) => ({ commandId: `cmd-${++n}-${Date.now()}`, actor, ...extra });
+
+const initialize = (serial: string) => ({
+  type: 'InitializeDevice',
+  data: { serial, kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT },
+});
+
+const ok = (result: E.Either<CommandError, CommandResult>): CommandResult => {
+  if (E.isLeft(result)) throw new Error(`expected success, got ${JSON.stringify(result.left)}`);
+  return result.right;
+};
+const error = (result: E.Either<CommandError, CommandResult>): CommandError => {
+  if (E.isRight(result)) throw new Error(`expected an error, got ${JSON.stringify(result.right)}`);
+  return result.left;
+};
+
+describe('the command bus', () => {
+  let store: InMemoryEventStore;
+  let bus: CommandBus;
+  beforeEach(() => {
+    store = new InMemoryEventStore();
+    bus = new CommandBus(store, [{ aggregate: deviceAggregate }, { aggregate: chargerAggregate }], { clock: () => at });
+  });
+  afterEach(() => store.close());
+
+  describe('given no events, when a device is initialized', () => {
+    it('then appends DeviceInitialized with the full metadata and reports revision and position', async () => {
+      const env = envelope(admin, { correlationId: 'console-session-1' });
+      const result = ok(await bus.execute(env, initialize('UKEY-000001')));
+      expect(result).toMatchObject({ streamId: 'device-UKEY-000001', revision: 0, position: 1, replayed: false });
+      const [stored] = await store.readStream('device-UKEY-000001');
+      expect(stored.type).toBe('DeviceInitialized');
+      expect(stored.metadata).toEqual({
+        actorId: 'alice',
+        actorRole: 'SECURITY_ADMIN',
+        commandId: env.commandId,
+        commandType: 'InitializeDevice',
+        correlationId: 'console-session-1',
+        causationId: env.commandId,
+        occurredAt: '2026-11-25T10:00:00.000Z',
+      });
+    });
+  });
+
+  describe('idempotency by command id', () => {
+    it('appends once when the same command is sent twice, and answers the same both times', async () => {
+      const env = envelope();
+      const first = ok(await bus.execute(env, initialize('UKEY-000002')));
+      const second = ok(await bus.execute(env, initialize('UKEY-000002')));
+      expect(second).toEqual({ ...first, replayed: true });
+      expect(await store.readStream('device-UKEY-000002')).toHaveLength(1);
+    });
+
+    it('still answers a repeated command after later commands moved the stream on', async () => {
+      const env = envelope();
+      const first = ok(await bus.execute(env, initialize('UKEY-000003')));
+      ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial: 'UKEY-000003', organisation: 'grid-east' } }));
+      expect(ok(await bus.execute(env, initialize('UKEY-000003')))).toEqual({ ...first, replayed: true });
+      expect(await store.readStream('device-UKEY-000003')).toHaveLength(2);
+    });
+
+    it('refuses a command id reused for another kind of command, and writes nothing', async () => {
+      const env = envelope();
+      ok(await bus.execute(env, initialize('UKEY-000004')));
+      const refused = error(await bus.execute(env, { type: 'FreezeDevice', data: { serial: 'UKEY-000004', reason: 'x' } }));
+      expect(refused).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(refused.message).toMatch(/InitializeDevice.*FreezeDevice.*new id/);
+      expect(await store.readStream('device-UKEY-000004')).toHaveLength(1);
+    });
+  });
+
+  describe('bad input changes nothing', () => {
+    it.each([
+      ['a missing actor', { commandId: 'cmd-00000001' }, 'actor'],
+      ['a short command id', { commandId: 'x', actor: admin }, 'commandId'],
+      ['an unknown role', { commandId: 'cmd-00000002', actor: { id: 'eve', role: 'ROOT' } }, 'actor.role'],
+    ])('%s names the field', async (_label, env, field) => {
+      const refused = error(await bus.execute(env, initialize('UKEY-000005')));
+      expect(refused.code).toBe('INVALID_INPUT');
+      expect(refused.issues?.map((i) => i.field)).toContain(field);
+      expect(await store.readAll()).toEqual([]);
+    });
+
+    it('an unknown command type lists the known ones', async () => {
+      const refused = error(await bus.execute(envelope(), { type: 'LaunchMissiles', data: {} }));
+      expect(refused.issues).toEqual([{ field: 'type', rule: expect.stringContaining('InitializeDevice') }]);
+    });
+
+    it('a malformed command names the field and the rule', async () => {
+      const refused = error(await bus.execute(envelope(), { type: 'BindDevice', data: { serial: 'UKEY-000006', userId: '' } }));
+      expect(refused.issues).toEqual([{ field: 'data.userId', rule: expect.stringMatching(/^must be an identifier/) }]);
+    });
+
+    it('an unknown device is NOT_FOUND and the state a command forbids is INVALID_STATE', async () => {
+      expect(error(await bus.execute(envelope(userAdmin), { type: 'BindDevice', data: { serial: 'UKEY-404404', userId: 'u1' } })).code).toBe('NOT_FOUND');
+      ok(await bus.execute(envelope(), initialize('UKEY-000007')));
+      const refused = error(await bus.execute(envelope(), { type: 'RestoreDevice', data: { serial: 'UKEY-000007' } }));
+      expect(refused.code).toBe('INVALID_STATE');
+      expect(await store.readStream('device-UKEY-000007')).toHaveLength(1);
+    });
+  });
+
+  describe('two consoles acting on one device at once', () => {
+    it('one freeze wins; the other is decided again on the new state and refused, never appended twice', async () => {
+      ok(await bus.execute(envelope(), initialize('UKEY-000008')));
+      ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial: 'UKEY-000008', organisation: 'grid' } }));
+      ok(await bus.execute(envelope(userAdmin), { type: 'BindDevice', data: { serial: 'UKEY-000008', userId: 'u1' } }));
+      const freeze = () => bus.execute(envelope(userAdmin), { type: 'FreezeDevice', data: { serial: 'UKEY-000008', reason: 'audit' } });
+      const results = await Promise.all([freeze(), freeze(), freeze(), freeze()]);
+      expect(results.filter(E.isRight)).toHaveLength(1);
+      for (const r of results.filter(E.isLeft)) expect(r.left.code).toBe('INVALID_STATE');
+      const types = (await store.readStream('device-UKEY-000008')).map((e) => e.type);
+      expect(types.filter((t) => t === 'DeviceFrozen')).toHaveLength(1);
+    });
+
+    it('reports CONFLICT with the current revision once the retries are used up', async () => {
+      ok(await bus.execute(envelope(), initialize('UKEY-000009')));
+      // A store whose stream moves under every append: another console always gets there first.
+      const busy: EventStore = Object.create(store);
+      let rival = 0;
+      busy.append = async (streamId, events) => {
+        const commandId = `rival-${++rival}-cmd`;
+        await store.append(streamId, [{ ...events[0], type: 'DeviceAuthenticationFailed', data: { serial: 'UKEY-000009', chargerId: 'kiosk-1', reason: 'BAD_PROOF', consecutiveFailures: rival }, id: `00000000-0000-4000-8000-${String(rival).padStart(12, '0')}`, metadata: { ...events[0].metadata, commandId } }], 'any');
+        return store.append(streamId, events, 0);
+      };
+      const racing = new CommandBus(busy, [{ aggregate: deviceAggregate }], { maxAttempts: 3 });
+      const refused = error(await racing.execute(envelope(), { type: 'DestroyDevice', data: { serial: 'UKEY-000009', reason: 'end' } }));
+      expect(refused.code).toBe('CONFLICT');
+      expect(refused.message).toMatch(/device-UKEY-000009 kept changing .*3 attempts, now at revision 3.*reload/);
+      // Only the rivals' events landed: three of them, none of ours.
+      const stored = await store.readStream('device-UKEY-000009');
+      expect(stored.filter((e) => e.metadata.commandId.startsWith('rival-'))).toHaveLength(3);
+      expect(stored).toHaveLength(4);
+    });
+  });
+
+  describe('faults', () => {
+    it('a store that is down gives STORE_UNAVAILABLE and says what to do', async () => {
+      const down: EventStore = Object.create(store);
+      down.readStream = async () => {
+        throw new StoreUnavailableError('test', new Error('ECONNREFUSED'));
+      };
+      const refused = error(await new CommandBus(down, [{ aggregate: deviceAggregate }]).execute(envelope(), initialize('UKEY-000010')));
+      expect(refused.code).toBe('STORE_UNAVAILABLE');
+      expect(refused.message).toMatch(/check that it is running/);
+      expect(refused.message).not.toMatch(/ECONNREFUSED/);
+    });
+
+    it('an event of a type this version does not know is a clear error naming the stream, not a crash', async () => {
+      await store.append('device-UKEY-000011', [{ id: '00000000-0000-4000-8000-000000000001', type: 'DeviceTeleported', data: {}, metadata: { actorId: 'x', actorRole: 'SYSTEM', commandId: 'c', commandType: 'c', correlationId: 'c', causationId: 'c', occurredAt: at.toISOString() } }], 'no_stream');
+      const refused = error(await bus.execute(envelope(), { type: 'FreezeDevice', data: { serial: 'UKEY-000011', reason: 'x' } }));
+      expect(refused).toMatchObject({ code: 'UNKNOWN_EVENT_TYPE', details: { streamId: 'device-UKEY-000011', revision: 0, type: 'DeviceTeleported' } });
+    });
+
+    it('an event whose data no longer fits its schema is MALFORMED_EVENT', async () => {
+      await store.append('device-UKEY-000012', [{ id: '00000000-0000-4000-8000-000000000002', type: 'DeviceInitialized', data: { serial: 'UKEY-000012' }, metadata: { actorId: 'x', actorRole: 'SYSTEM', commandId: 'c', commandType: 'c', correlationId: 'c', causationId: 'c', occurredAt: at.toISOString() } }], 'no_stream');
+      expect(error(await bus.execute(envelope(), { type: 'DestroyDevice', data: { serial: 'UKEY-000012', reason: 'x' } })).code).toBe('MALFORMED_EVENT');
+    });
+  });
+
+  it('refuses to route one command type twice', () => {
+    expect(() => new CommandBus(store, [{ aggregate: deviceAggregate }, { aggregate: deviceAggregate }])).toThrow(/InitializeDevice is routed twice/);
+  });
+});
