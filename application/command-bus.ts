@@ -4,7 +4,7 @@ import { decode, decodeMessage, MessageCodecs } from '../domain/shared/codec';
 import { CommandEnvelope } from './command-envelope';
 import { decodeAll } from './event-decoding';
 import { eventIdFor } from './event-ids';
-import { CommandError, conflict, idempotencyKeyReused, storeUnavailable } from './errors';
+import { CommandError, conflict, idempotencyKeyReused, staleRevision, storeUnavailable } from './errors';
 import { EventStore, NewEvent, RecordedEvent, StoreUnavailableError, WrongExpectedRevisionError } from './ports/event-store';
 
 export type Clock = () => Date;
@@ -115,6 +115,9 @@ export class CommandBus {
 
     const earlier = recorded.filter((r) => r.metadata.commandId === envelope.commandId);
     if (earlier.length > 0) return this.replay(envelope, command, streamId, earlier);
+    if (envelope.expectedRevision !== undefined && envelope.expectedRevision !== revision) {
+      return E.left(staleRevision(streamId, envelope.expectedRevision, revision, state));
+    }
 
     const decisionState = route.decisionState ? await route.decisionState(state, command, this.load) : E.right(state);
     if (E.isLeft(decisionState)) return decisionState;

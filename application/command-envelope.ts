@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
 import { rule } from '../domain/shared/codec';
-import { Identifier } from '../domain/shared/types';
+import { Identifier, NonNegativeInt } from '../domain/shared/types';
 
 export const Role = t.keyof(
   { SECURITY_ADMIN: null, USER_ADMIN: null, AUDITOR: null, CHARGER: null, GATEWAY: null, SYSTEM: null },
@@ -18,6 +18,8 @@ export type Actor = t.TypeOf<typeof Actor>;
 /** Who sends a command and under which ids; the command itself is decoded by its aggregate's codecs. */
 export const CommandEnvelope = t.intersection([
   t.type({ commandId: CommandId, actor: Actor }),
-  t.partial({ correlationId: CommandId, causationId: CommandId }),
+  // expectedRevision: the revision the console last saw; when the stream has moved since, the
+  // command is refused with CONFLICT instead of being decided on a state the user never saw.
+  t.partial({ correlationId: CommandId, causationId: CommandId, expectedRevision: NonNegativeInt }),
 ]);
 export type CommandEnvelope = t.TypeOf<typeof CommandEnvelope>;

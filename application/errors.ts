@@ -6,6 +6,8 @@ export interface ApplicationError {
   readonly message: string;
   readonly issues?: readonly ValidationIssue[];
   readonly details?: Readonly<Record<string, string | number | boolean | null>>;
+  /** With CONFLICT: the aggregate's state now, so the console can show what changed. */
+  readonly currentState?: unknown;
 }
 
 export type CommandError = DomainError | ApplicationError;
@@ -16,6 +18,15 @@ export const conflict = (streamId: string, attempts: number, revision: number): 
     `${streamId} kept changing while this command was decided (${attempts} attempts, now at revision ${revision}): ` +
     'another console is acting on it; reload its current state and decide whether to send the command again',
   details: { streamId, attempts, revision },
+});
+
+export const staleRevision = (streamId: string, expected: number, actual: number, currentState: unknown): ApplicationError => ({
+  code: 'CONFLICT',
+  message:
+    `${streamId} is at revision ${actual < 0 ? '(none)' : actual}, not ${expected} as this console saw it: ` +
+    'someone else changed it meanwhile; review its current state, then send the command again if it still applies',
+  details: { streamId, expectedRevision: expected, revision: actual },
+  currentState,
 });
 
 export const storeUnavailable = (message: string): ApplicationError => ({ code: 'STORE_UNAVAILABLE', message });

@@ -126,6 +126,24 @@ describe('the command bus', () => {
       expect(types.filter((t) => t === 'DeviceFrozen')).toHaveLength(1);
     });
 
+    it('a console that saw an older revision gets CONFLICT with the current state, and nothing is written', async () => {
+      ok(await bus.execute(envelope(), initialize('UKEY-000013')));
+      ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial: 'UKEY-000013', organisation: 'grid' } }));
+      // The second console still shows revision 0 (INITIALIZED) and tries to distribute it elsewhere.
+      const refused = error(
+        await bus.execute(envelope(userAdmin, { expectedRevision: 0 }), { type: 'DistributeDevice', data: { serial: 'UKEY-000013', organisation: 'other' } }),
+      );
+      expect(refused).toMatchObject({
+        code: 'CONFLICT',
+        details: { streamId: 'device-UKEY-000013', expectedRevision: 0, revision: 1 },
+        currentState: { status: 'DISTRIBUTED', organisation: 'grid' },
+      });
+      expect(refused.message).toMatch(/review its current state/);
+      expect(await store.readStream('device-UKEY-000013')).toHaveLength(2);
+      // With the revision it now shows, the same console's next command goes through.
+      ok(await bus.execute(envelope(userAdmin, { expectedRevision: 1 }), { type: 'BindDevice', data: { serial: 'UKEY-000013', userId: 'u7' } }));
+    });
+
     it('reports CONFLICT with the current revision once the retries are used up', async () => {
       ok(await bus.execute(envelope(), initialize('UKEY-000009')));
       // A store whose stream moves under every append: another console always gets there first.
