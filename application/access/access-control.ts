@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/Either';
+import { accessStreamOf, AccessEvent } from '../../domain/access';
+import { chargeAggregate } from '../../domain/charge';
+import { keyPoolAggregate, rangeOf } from '../../domain/keypool';
+import { ANONYMOUS, PrincipalRole } from '../../domain/principal';
+import { Aggregate, Message, streamOf } from '../../domain/shared/aggregate';
+import { decode } from '../../domain/shared/codec';
+import { Identifier } from '../../domain/shared/types';
+import { Clock, Load } from '../command-bus';
+import { EventStore } from '../ports/event-store';
+import { AccessCheckUnavailableError, AccessError, forbidden, unauthenticated } from './errors';
+import { commandRule, CommandScope, governedAggregates, grants, queryRule, Rule } from './policy';
+import { Principal, PrincipalDirectory, PrincipalDirectoryOptions } from './principal-directory';
+import { bearerToken, hashToken, mayHoldToken } from './tokens';
+
+export type { AccessError } from './errors';
+export type { Principal } from './principal-directory';
+
+export interface AccessControlOptions extends PrincipalDirectoryOptions {
+  readonly clock?: Clock;
+}
+
+type Decision = E.Either<AccessError, void>;
+
+/** The operation recorded for a command type outside the policy: the caller's text is not worth keeping. */
+const UNKNOWN_COMMAND = 'unknown command type';
+const UNKNOWN_QUERY = 'unknown query operation';
+const INVALID_TOKEN =
+  'the bearer token is not valid (unknown, rotated or revoked); ask a security administrator for a current token';
+const MALFORMED_HEADER =
+  'the Authorization header must be "Bearer <token>" with a token the platform issued (it starts with qkmp_); ' +
+  'send it in that form';
+
+type AnyAggregate = Aggregate<unknown, Message, Message, unknown>;
+
+const aggregateOf = new Map<string, AnyAggregate>(
+  governedAggregates.flatMap((aggregate) =>
+    Object.keys(aggregate.commandCodecs).map((type) => [type, aggregate as AnyAggregate]),
+  ),
+);
+
+/** What is recorded of the id a request names: an identifier, never text that might be a secret. */
+const recordable = (id: string | undefined): string | null =>
+  id !== undefined && Identifier.is(id) && !mayHoldToken(id) ? id : null;
+
+/** The command decoded by its aggregate's codec, and the stream it addresses as recorded; undefined if malformed. */
+const validated = (input: { type: string; data: unknown }): { command: Message; target: string | null } | undefined => {
+  const aggregate = aggregateOf.get(input.type);
+  if (aggregate === undefined) return undefined;
+  const decoded = decode(aggregate.commandCodecs[input.type], input);
+  if (E.isLeft(decoded)) return undefined;
+  const id = recordable(aggregate.targetOf(decoded.right));
+  return { command: decoded.right, target: id === null ? null : streamOf(aggregate, id) };
+};
+
+const article = (role: PrincipalRole): string => `${role === 'AUDITOR' ? 'an' : 'a'} ${role}`;
+
+/** How to get the request through, for what `verb`s it (`run` a command, `read` a query); phrased to follow "; ". */
+const advice = (rule: Rule | undefined, verb: 'run' | 'read'): string => {
+  if (rule === undefined) {
+    return `no role may ${verb} it; check the ${verb === 'run' ? 'command type' : 'operation name'}`;
+  }
+  if (rule.roles.length === 0) return 'no token may run it; only the command line on the platform host does';
+  return `send an Authorization: Bearer token of ${rule.roles.map(article).join(' or ')}`;
+};
+
+/**
+ * Who is asking (authenticate) and whether they may (authorize). Every refusal is recorded as an
+ * AccessDenied event so the audit shows it; the caller learns what to send instead, nothing more.
+ * Throws AccessCheckUnavailableError when a check cannot read the state it needs.
+ */
+export class AccessControl {
+  private constructor(
+    private readonly store: EventStore,
+    private readonly load: Load,
+    private readonly directory: PrincipalDirectory,
+    private readonly clock: Clock,
+  ) {}
+
+  /** `load` is the command bus's, so "only as itself" checks see charges and key pools as commands do. */
+  static async open(store: EventStore, load: Load, options: AccessControlOptions = {}): Promise<AccessControl> {
+    const directory = await PrincipalDirectory.open(store, options);
+    return new AccessControl(store, load, directory, options.clock ?? (() => new Date()));
+  }
+
+  /** Null when the request has no Authorization header: it may still reach what needs no principal. */
+  async authenticate(authorizationHeader: string | undefined): Promise<E.Either<AccessError, Principal | null>> {
+    if (authorizationHeader === undefined) return E.right(null);
+    const token = bearerToken(authorizationHeader);
+    if (token === undefined) return this.deny(null, 'authenticate', null, unauthenticated(MALFORMED_HEADER));
+    const found = this.directory.lookup(hashToken(token));
+    switch (found.status) {
+      case 'active':
+        return E.right(found.principal);
+      case 'retired':
+        // Recorded under its former holder: the audit should see an old token still in use.
+        return this.deny(found.principal, 'authenticate', null, unauthenticated(INVALID_TOKEN));
+      case 'unknown':
+        return this.deny(null, 'authenticate', null, unauthenticated(INVALID_TOKEN));
+    }
+  }
+
+  async authorizeCommand(principal: Principal | null, command: { type: string; data: unknown }): Promise<Decision> {
+    const rule = commandRule(command.type);
+    const valid = validated(command);
+    const operation = rule === undefined ? UNKNOWN_COMMAND : command.type;
+    const deny = (error: AccessError) => this.deny(principal, operation, valid?.target ?? null, error);
+
+    if (principal === null) return deny(unauthenticated(`${operation} needs a principal; ${advice(rule, 'run')}`));
+    if (rule === undefined || !grants(rule, principal.role)) {
+      return deny(forbidden(`${article(principal.role)} may not run ${operation}; ${advice(rule, 'run')}`));
+    }
+    // A command that fails its codec is refused by the command bus, which names the field; nothing to check here.
+    if (principal.role !== 'CHARGER' || !('asItself' in rule) || valid === undefined) return E.right(undefined);
+    const refusal = await this.asItself(principal, rule.asItself, valid.command);
+    return refusal === undefined ? E.right(undefined) : deny(forbidden(refusal));
+  }
+
+  async authorizeQuery(principal: Principal | null, operation: string, target?: string): Promise<Decision> {
+    const rule = queryRule(operation);
+    const recorded = rule === undefined ? UNKNOWN_QUERY : operation;
+    const deny = (error: AccessError) => this.deny(principal, recorded, recordable(target), error);
+
+    if (principal === null) {
+      return deny(unauthenticated(`reading ${recorded} needs a principal; ${advice(rule, 'read')}`));
+    }
+    if (rule === undefined || !grants(rule, principal.role)) {
+      return deny(forbidden(`${article(principal.role)} may not read ${recorded}; ${advice(rule, 'read')}`));
+    }
+    if (principal.role === 'CHARGER' && 'asItself' in rule && target !== principal.id) {
+      return deny(forbidden(`a charger may read only its own ${operation} view: ask for ${operation} ${principal.id}`));
+    }
+    return E.right(undefined);
+  }
+
+  /** Resolves once the principals cache has applied every event up to this global position. */
+  caughtUpTo(position: number): Promise<void> {
+    return this.directory.caughtUpTo(position);
+  }
+
+  close(): Promise<void> {
+    return this.directory.close();
+  }
+
+  /** Why the charger may not send this command, or undefined when the command is its own. */
+  private async asItself(charger: Principal, scope: CommandScope, command: Message): Promise<string | undefined> {
+    const data = command.data as Readonly<Record<string, string>>;
+    const onlyOwn = (what: string) => `charger ${charger.id} may run ${command.type} only for ${what}`;
+    switch (scope) {
+      case 'chargerId':
+        return data.chargerId === charger.id ? undefined : `${onlyOwn('itself')}; send data.chargerId "${charger.id}"`;
+      case 'ownCharge':
+        return (await this.startedBy(data.chargeId, charger.id))
+          ? undefined
+          : `${onlyOwn('charges it started')}; charge ${data.chargeId} is not one of them`;
+      case 'ownRange': {
+        const range = await this.reservedFor(data.sourceId, data.rangeId);
+        return range !== undefined && (await this.startedBy(range, charger.id))
+          ? undefined
+          : `${onlyOwn('ranges reserved for charges it started')}; ` +
+              `range ${data.rangeId} of key pool ${data.sourceId} is not one of them`;
+      }
+      case 'ownChargeRange':
+        return (await this.reservedFor(data.sourceId, data.rangeId)) === data.chargeId &&
+          (await this.startedBy(data.chargeId, charger.id))
+          ? undefined
+          : `${onlyOwn('charges it started, with ranges reserved for them')}; ` +
+              `charge ${data.chargeId} with range ${data.rangeId} of key pool ${data.sourceId} is not one of them`;
+    }
+  }
+
+  /** The charge a range was reserved for, if the range exists. */
+  private async reservedFor(sourceId: string, rangeId: string): Promise<string | undefined> {
+    return rangeOf(await this.loaded(keyPoolAggregate, sourceId), rangeId)?.chargeId;
+  }
+
+  private async startedBy(chargeId: string, chargerId: string): Promise<boolean> {
+    const charge = await this.loaded(chargeAggregate, chargeId);
+    return charge.status !== 'NONE' && charge.chargerId === chargerId;
+  }
+
+  private async loaded<S>(aggregate: Aggregate<S, any, any, any>, id: string): Promise<S> {
+    const loaded = await this.load(aggregate, id);
+    if (E.isLeft(loaded)) throw new AccessCheckUnavailableError(loaded.left);
+    return loaded.right.state;
+  }
+
+  private async deny(
+    principal: Principal | null,
+    operation: string,
+    target: string | null,
+    error: AccessError,
+  ): Promise<E.Either<AccessError, never>> {
+    const principalId = principal?.id ?? null;
+    const role = principal?.role ?? null;
+    const data = { principalId, role, operation, target, reason: error.code };
+    const event: AccessEvent = { type: 'AccessDenied', data };
+    const id = randomUUID();
+    const metadata = {
+      actorId: principalId ?? ANONYMOUS,
+      actorRole: role ?? 'ANONYMOUS',
+      commandId: id,
+      commandType: event.type,
+      correlationId: id,
+      causationId: id,
+      occurredAt: this.clock().toISOString(),
+    };
+    await this.store.append(accessStreamOf(principalId), [{ id, ...event, metadata }], 'any');
+    return E.left(error);
+  }
+}

@@ -1,0 +1,134 @@
+import { chargeAggregate, ChargeCommand } from '../../domain/charge';
+import { chargerAggregate, ChargerCommand } from '../../domain/charger';
+import { deviceAggregate, DeviceCommand } from '../../domain/device';
+import { keyPoolAggregate, KeyPoolCommand } from '../../domain/keypool';
+import { principalAggregate, PrincipalCommand, PrincipalRole } from '../../domain/principal';
+
+// The single source of truth of who may do what. Everything not granted here is refused.
+
+/** Every aggregate whose commands are governed here; the policy test checks the command bus serves no other. */
+export const governedAggregates = [
+  deviceAggregate,
+  chargerAggregate,
+  keyPoolAggregate,
+  chargeAggregate,
+  principalAggregate,
+] as const;
+
+type GovernedCommand = DeviceCommand | ChargerCommand | KeyPoolCommand | ChargeCommand | PrincipalCommand;
+export type CommandType = GovernedCommand['type'];
+
+/**
+ * How a CHARGER shows that what it asks for is its own (a charger's principal id is its charger id):
+ * - chargerId: the command's data.chargerId is the charger itself;
+ * - ownCharge: data.chargeId names a charge this charger started;
+ * - ownRange: data.rangeId names a range of key pool data.sourceId reserved for such a charge;
+ * - ownChargeRange: both, and the range is reserved for that very charge, so that a charge's failure
+ *   (which destroys what it delivered) can only ever destroy the charger's own key;
+ * - target: the query asks for the charger itself.
+ */
+export type AsItself = CommandScope | 'target';
+export type CommandScope = 'chargerId' | 'ownCharge' | 'ownRange' | 'ownChargeRange';
+
+/** The roles granted; a rule that grants CHARGER must say how the charger acts only as itself. */
+export type Rule<Scope extends AsItself = AsItself> =
+  | { readonly roles: readonly Exclude<PrincipalRole, 'CHARGER'>[] }
+  | { readonly roles: readonly PrincipalRole[]; readonly asItself: Scope };
+
+/** The checks a command's data makes possible, so a rule cannot name a field the command lacks. */
+type ScopesOf<Data> =
+  | (Data extends { chargerId: string } ? 'chargerId' : never)
+  | (Data extends { chargeId: string } ? 'ownCharge' : never)
+  | (Data extends { sourceId: string; rangeId: string } ? 'ownRange' : never)
+  | (Data extends { chargeId: string; sourceId: string; rangeId: string } ? 'ownChargeRange' : never);
+
+export type CommandPolicy = {
+  readonly [T in CommandType]: Rule<ScopesOf<Extract<GovernedCommand, { type: T }>['data']>>;
+};
+
+export const commandPolicy: CommandPolicy = {
+  // device
+  InitializeDevice: { roles: ['SECURITY_ADMIN'] },
+  DistributeDevice: { roles: ['USER_ADMIN'] },
+  BindDevice: { roles: ['USER_ADMIN'] },
+  ReportDeviceLost: { roles: ['USER_ADMIN'] },
+  CancelDeviceLoss: { roles: ['USER_ADMIN'] },
+  FreezeDevice: { roles: ['USER_ADMIN'] },
+  RestoreDevice: { roles: ['USER_ADMIN'] },
+  DestroyDevice: { roles: ['SECURITY_ADMIN'] },
+  RecordDeviceAuthenticationFailure: { roles: ['CHARGER'], asItself: 'chargerId' },
+  RecordDeviceAuthenticated: { roles: ['CHARGER'], asItself: 'chargerId' },
+  UnblockDevicePin: { roles: ['USER_ADMIN'] },
+  // charger
+  RegisterCharger: { roles: ['SECURITY_ADMIN'] },
+  AttestCharger: { roles: ['CHARGER'], asItself: 'chargerId' },
+  RevokeCharger: { roles: ['SECURITY_ADMIN'] },
+  // key pool
+  IngestKeyMaterial: { roles: ['SECURITY_ADMIN'] },
+  ReserveKeyRange: { roles: ['CHARGER'], asItself: 'ownCharge' },
+  IssueKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },
+  ReleaseKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },
+  FreezeKeyRange: { roles: ['SECURITY_ADMIN'] },
+  RestoreKeyRange: { roles: ['SECURITY_ADMIN'] },
+  ConsumeKeyRange: { roles: ['GATEWAY'] },
+  DestroyKeyRange: { roles: ['SECURITY_ADMIN'] },
+  // charge
+  StartCharge: { roles: ['CHARGER'], asItself: 'chargerId' },
+  RecordChargeDeviceVerification: { roles: ['CHARGER'], asItself: 'ownCharge' },
+  DeliverChargeKeys: { roles: ['CHARGER'], asItself: 'ownChargeRange' },
+  CompleteCharge: { roles: ['CHARGER'], asItself: 'ownCharge' },
+  FailCharge: { roles: ['CHARGER'], asItself: 'ownCharge' },
+  // principal: no token may mint or revoke tokens; the command line on the platform host does, as SYSTEM.
+  CreatePrincipal: { roles: [] },
+  RotatePrincipalToken: { roles: [] },
+  RevokePrincipal: { roles: [] },
+};
+
+export const queryOperations = [
+  'device',
+  'devices',
+  'deviceBalance',
+  'poolBalance',
+  'pools',
+  'charger',
+  'chargers',
+  'audit',
+  'auditStats',
+  'deviceHistory',
+  'auditVerify',
+  'viewsStatus',
+] as const;
+export type QueryOperation = (typeof queryOperations)[number];
+
+export type QueryPolicy = { readonly [Q in QueryOperation]: Rule<'target'> };
+
+const viewReaders = ['SECURITY_ADMIN', 'USER_ADMIN', 'AUDITOR'] as const;
+
+// GATEWAY reads nothing yet.
+export const queryPolicy: QueryPolicy = {
+  device: { roles: viewReaders },
+  devices: { roles: viewReaders },
+  deviceBalance: { roles: viewReaders },
+  poolBalance: { roles: viewReaders },
+  pools: { roles: viewReaders },
+  charger: { roles: [...viewReaders, 'CHARGER'], asItself: 'target' },
+  chargers: { roles: viewReaders },
+  audit: { roles: ['AUDITOR'] },
+  auditStats: { roles: ['AUDITOR'] },
+  deviceHistory: { roles: ['AUDITOR'] },
+  auditVerify: { roles: ['AUDITOR'] },
+  viewsStatus: { roles: ['AUDITOR'] },
+};
+
+const own = Object.prototype.hasOwnProperty;
+
+/** The rule of a command type, or undefined for a type nobody may run. */
+export const commandRule = (type: string): Rule<CommandScope> | undefined =>
+  own.call(commandPolicy, type) ? commandPolicy[type as CommandType] : undefined;
+
+export const queryRule = (operation: string): Rule<'target'> | undefined =>
+  own.call(queryPolicy, operation) ? queryPolicy[operation as QueryOperation] : undefined;
+
+/** Whether the rule grants the role, before any "only as itself" check. */
+export const grants = (rule: Rule, role: PrincipalRole): boolean =>
+  (rule.roles as readonly PrincipalRole[]).includes(role);

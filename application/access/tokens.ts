@@ -1,0 +1,24 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Makes a leaked token recognisable to secret scanners and to people. */
+export const TOKEN_PREFIX = 'qkmp_';
+
+const TOKEN_BYTES = 32;
+const TOKEN = /^qkmp_[A-Za-z0-9_-]{43}$/;
+// RFC 6750: the scheme is case-insensitive, one or more spaces before the token.
+const BEARER = /^bearer +(\S+) *$/i;
+
+/** A new bearer token: 256 bits from the CSPRNG, base64url. Shown to its holder once, stored only as its hash. */
+export const generateToken = (): string => TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');
+
+/** What is stored and looked up instead of the token (see PrincipalCreated for why plain SHA-256 suffices). */
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** The token of an `Authorization: Bearer <token>` header, if the header has that form and the token ours. */
+export const bearerToken = (header: string): string | undefined => {
+  const token = BEARER.exec(header)?.[1];
+  return token !== undefined && TOKEN.test(token) ? token : undefined;
+};
+
+/** Whether text might carry a token, e.g. one a caller pasted into the wrong field: such text is never recorded. */
+export const mayHoldToken = (text: string): boolean => text.toLowerCase().includes(TOKEN_PREFIX);

@@ -1,0 +1,234 @@
+import * as E from 'fp-ts/Either';
+import { AccessControl, Principal } from '../../../application/access/access-control';
+import { AccessCheckUnavailableError } from '../../../application/access/errors';
+import { commandPolicy, CommandType, governedAggregates, grants } from '../../../application/access/policy';
+import { CommandBus } from '../../../application/command-bus';
+import { storeUnavailable } from '../../../application/errors';
+import { commandRoutes } from '../../../application/routes';
+import { accessEventCodecs } from '../../../domain/access';
+import { decodeMessage } from '../../../domain/shared/codec';
+import { PrincipalRole } from '../../../domain/principal';
+import { other, own, platform, Platform, POOL, sampleCommand, SERIAL } from './fixture';
+
+const roles: PrincipalRole[] = ['SECURITY_ADMIN', 'USER_ADMIN', 'AUDITOR', 'CHARGER', 'GATEWAY'];
+const commandTypes = Object.keys(commandPolicy) as CommandType[];
+const chargerCommands = commandTypes.filter((type) => grants(commandPolicy[type], 'CHARGER'));
+
+let p: Platform;
+beforeEach(async () => {
+  p = await platform();
+});
+afterEach(() => p.close());
+
+/** Authorizes, returning the decision and every event it appended. */
+const authorize = async (principal: Principal | null, command: { type: string; data: unknown }) => {
+  let decision: E.Either<{ code: string; message: string }, void> | undefined;
+  const appended = await p.appendedBy(async () => {
+    decision = await p.access.authorizeCommand(principal, command);
+  });
+  return { decision: decision!, appended };
+};
+
+/** Expects a refusal that appended exactly one AccessDenied, and nothing else. */
+const expectDenied = async (
+  principal: Principal | null,
+  command: { type: string; data: unknown },
+  reason: 'UNAUTHENTICATED' | 'FORBIDDEN',
+  target: unknown,
+  message?: RegExp,
+) => {
+  const { decision, appended } = await authorize(principal, command);
+  if (E.isRight(decision)) throw new Error(`expected ${reason} for ${command.type}, it was allowed`);
+  expect(decision.left.code).toBe(reason);
+  if (message) expect(decision.left.message).toMatch(message);
+  expect(appended).toHaveLength(1);
+  const [event] = appended;
+  expect(event.streamId).toBe(`access-${principal?.id ?? 'anonymous'}`);
+  const decoded = decodeMessage(accessEventCodecs, { type: event.type, data: event.data }, 'access event');
+  expect(decoded).toEqual(
+    E.right({
+      type: 'AccessDenied',
+      data: {
+        principalId: principal?.id ?? null,
+        role: principal?.role ?? null,
+        operation: commandTypes.includes(command.type as CommandType) ? command.type : 'unknown command type',
+        target,
+        reason,
+      },
+    }),
+  );
+  return decision.left;
+};
+
+const expectAllowed = async (principal: Principal, command: { type: string; data: unknown }) => {
+  const { decision, appended } = await authorize(principal, command);
+  expect([command.type, decision]).toEqual([command.type, E.right(undefined)]);
+  expect(appended).toEqual([]);
+};
+
+/** The stream the sample command of a type addresses: each aggregate's prefix and id field. */
+const targetOf = (type: CommandType): string => {
+  const data = sampleCommand(type).data as Record<string, string>;
+  const [prefix, field] = (
+    [
+      ['device', 'serial'],
+      ['charger', 'chargerId'],
+      ['keypool', 'sourceId'],
+      ['charge', 'chargeId'],
+      ['principal', 'principalId'],
+    ] as const
+  ).find(([prefix]) => governedAggregates.some((a) => a.streamPrefix === prefix && type in a.commandCodecs))!;
+  return `${prefix}-${data[field]}`;
+};
+
+describe('authorizeCommand, role by role', () => {
+  it.each(roles)('lets %s run exactly what the table grants it, and refuses the rest as FORBIDDEN', async (role) => {
+    const principal = await p.principal(role);
+    for (const type of commandTypes) {
+      if (grants(commandPolicy[type], role)) await expectAllowed(principal, sampleCommand(type));
+      else await expectDenied(principal, sampleCommand(type), 'FORBIDDEN', targetOf(type));
+    }
+  });
+
+  it('says who may run a command instead', async () => {
+    const error = await expectDenied(
+      await p.principal('USER_ADMIN'),
+      sampleCommand('InitializeDevice'),
+      'FORBIDDEN',
+      `device-${SERIAL}`,
+    );
+    expect(error.message).toBe(
+      'a USER_ADMIN may not run InitializeDevice; send an Authorization: Bearer token of a SECURITY_ADMIN',
+    );
+  });
+
+  it.each(['CreatePrincipal', 'RotatePrincipalToken', 'RevokePrincipal'] as const)(
+    'refuses %s to every token, even a SECURITY_ADMIN: principals are managed from the command line',
+    async (type) => {
+      const admin = await p.principal('SECURITY_ADMIN');
+      const error = await expectDenied(admin, sampleCommand(type), 'FORBIDDEN', 'principal-mallory');
+      expect(error.message).toMatch(/no token may run it; only the command line on the platform host does$/);
+    },
+  );
+
+  it('refuses an unknown command type as FORBIDDEN, without recording the caller\'s text', async () => {
+    const error = await expectDenied(
+      await p.principal('SECURITY_ADMIN'),
+      { type: 'GrantMeEverything', data: {} },
+      'FORBIDDEN',
+      null,
+      /^a SECURITY_ADMIN may not run unknown command type; no role may run it; check the command type$/,
+    );
+    expect(JSON.stringify(await p.log())).not.toContain('GrantMeEverything');
+    expect(error.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('authorizeCommand without a principal', () => {
+  it.each(commandTypes)('refuses %s as UNAUTHENTICATED, recording an anonymous denial', async (type) => {
+    const error = await expectDenied(null, sampleCommand(type), 'UNAUTHENTICATED', targetOf(type));
+    expect(error.message).toMatch(new RegExp(`^${type} needs a principal; `));
+  });
+
+  it('names the role whose token to send', async () => {
+    const error = await expectDenied(null, sampleCommand('BindDevice'), 'UNAUTHENTICATED', `device-${SERIAL}`);
+    expect(error.message).toBe('BindDevice needs a principal; send an Authorization: Bearer token of a USER_ADMIN');
+  });
+});
+
+describe('a charger acts only as itself', () => {
+  it.each(chargerCommands)('may run %s for itself', async (type) => {
+    await expectAllowed(await p.principal('CHARGER'), sampleCommand(type, own));
+  });
+
+  it.each(chargerCommands)('may not run %s for another charger or its charge or range', async (type) => {
+    const charger = await p.principal('CHARGER');
+    const error = await expectDenied(charger, sampleCommand(type, other), 'FORBIDDEN', expect.any(String));
+    expect(error.message).toMatch(new RegExp(`^charger ${own.chargerId} may run ${type} only for `));
+    expect(error.message).not.toContain('SECURITY_ADMIN');
+  });
+
+  it('tells the charger which chargerId to send', async () => {
+    const charger = await p.principal('CHARGER');
+    const error = await expectDenied(charger, sampleCommand('AttestCharger', other), 'FORBIDDEN', 'charger-qkc-2');
+    expect(error.message).toBe('charger qkc-1 may run AttestCharger only for itself; send data.chargerId "qkc-1"');
+  });
+
+  it('refuses a charge that does not exist the same way as another charger\'s, so it learns nothing', async () => {
+    const charger = await p.principal('CHARGER');
+    const unknown = { type: 'CompleteCharge', data: { chargeId: 'charge-404', deviceAcknowledgement: 'a'.repeat(64) } };
+    const missing = await expectDenied(charger, unknown, 'FORBIDDEN', 'charge-charge-404');
+    const others = await expectDenied(charger, sampleCommand('CompleteCharge', other), 'FORBIDDEN', 'charge-charge-2');
+    expect(missing.message.replace('charge-404', 'X')).toBe(others.message.replace(other.chargeId, 'X'));
+  });
+
+  it('refuses to reserve key for a charge of another charger', async () => {
+    await expectDenied(
+      await p.principal('CHARGER'),
+      { type: 'ReserveKeyRange', data: { sourceId: POOL, rangeId: 'range-9', length: 64, chargeId: other.chargeId } },
+      'FORBIDDEN',
+      `keypool-${POOL}`,
+      /only for charges it started; charge charge-2 is not one of them$/,
+    );
+  });
+
+  it.each([
+    ['a range of another charger', { rangeId: other.rangeId }],
+    ['a range that does not exist', { rangeId: 'range-404' }],
+    ['a key pool that does not exist', { sourceId: 'no-such-pool' }],
+  ])('refuses to deliver into its own charge %s, which a failure of the charge would destroy', async (_, patch) => {
+    const command = sampleCommand('DeliverChargeKeys', own);
+    await expectDenied(
+      await p.principal('CHARGER'),
+      { ...command, data: { ...(command.data as object), ...patch } },
+      'FORBIDDEN',
+      `charge-${own.chargeId}`,
+      /only for charges it started, with ranges reserved for them; charge charge-1 with range .* is not one of them$/,
+    );
+  });
+
+  it.each([
+    ['a range that does not exist', { sourceId: POOL, rangeId: 'range-404' }],
+    ['a key pool that does not exist', { sourceId: 'no-such-pool', rangeId: own.rangeId }],
+  ])('refuses to release %s', async (_, data) => {
+    await expectDenied(
+      await p.principal('CHARGER'),
+      { type: 'ReleaseKeyRange', data },
+      'FORBIDDEN',
+      `keypool-${data.sourceId}`,
+      /only for ranges reserved for charges it started; range .* is not one of them$/,
+    );
+  });
+
+  it('leaves a malformed command to the command bus, which names the field', async () => {
+    const malformed = { type: 'RecordDeviceAuthenticated', data: { serial: SERIAL, chargerId: 'not a charger id' } };
+    await expectAllowed(await p.principal('CHARGER'), malformed);
+    const bus = new CommandBus(p.store, commandRoutes);
+    const envelope = { commandId: 'cmd-malformed-1', actor: { id: own.chargerId, role: 'CHARGER' } };
+    const executed = await bus.execute(envelope, malformed);
+    expect(E.isLeft(executed) && executed.left).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: /^data.chargerId: must be an identifier/,
+    });
+  });
+
+  it('still refuses a malformed command to a role the table does not grant', async () => {
+    await expectDenied(await p.principal('AUDITOR'), { type: 'AttestCharger', data: {} }, 'FORBIDDEN', null);
+  });
+});
+
+describe('when a check cannot read what it needs', () => {
+  it('rejects with AccessCheckUnavailableError and records nothing', async () => {
+    const down = await AccessControl.open(p.store, async () => E.left(storeUnavailable('the store is unavailable')));
+    try {
+      const charger = await p.principal('CHARGER');
+      const appended = await p.appendedBy(async () => {
+        const checked = down.authorizeCommand(charger, sampleCommand('CompleteCharge'));
+        await expect(checked).rejects.toThrow(AccessCheckUnavailableError);
+      });
+      expect(appended).toEqual([]);
+    } finally {
+      await down.close();
+    }
+  });
+});
