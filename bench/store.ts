@@ -1,0 +1,181 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import { EventStore, NewEvent } from '../application/ports/event-store';
+import { PostgresEventStore } from '../infrastructure/event-store/postgres';
+import { SQLITE_PRAGMAS, SqliteEventStore } from '../infrastructure/event-store/sqlite';
+import { BareRow, bareRows, compare, Plan, Result, sampleEvents, streamName } from './measure';
+
+// Adapter throughput against the bare driver doing the same work with the same durability, one
+// JSON line per measurement. The baselines write to a table with the same columns, keys and
+// indexes as the adapter's, serialising data and metadata inside the timing as they must, so the
+// ratio is the adapter's own cost: validation, the expected-revision and event-id checks,
+// position assignment, mapping rows back.
+
+const BATCH_SIZE = 100;
+const SINGLE: Plan = { rounds: 9, steps: 100, eventsPerStep: 1 };
+const BATCH: Plan = { rounds: 9, steps: 10, eventsPerStep: BATCH_SIZE };
+const READ: Plan = { rounds: 9, steps: 3, eventsPerStep: 10_000 };
+const READ_COUNT = READ.eventsPerStep;
+
+/** One round's input: its own stream and the events to write, in single or BATCH_SIZE steps. */
+interface Writes {
+  readonly stream: string;
+  readonly events: readonly NewEvent[];
+}
+
+const writes = (count: number) => (): Writes => ({ stream: streamName('bench'), events: sampleEvents(count) });
+
+/** The step-th slice of a round's events and the revision the stream is at before it. */
+const slice = <T>(items: readonly T[], size: number, step: number) => ({
+  items: items.slice(step * size, (step + 1) * size),
+  expected: step === 0 ? ('no_stream' as const) : step * size - 1,
+});
+
+const appendStep = (store: EventStore, size: number) => async (input: Writes, step: number): Promise<void> => {
+  const { items, expected } = slice(input.events, size, step);
+  await store.append(input.stream, items, expected);
+};
+
+/** Makes sure the store holds at least READ_COUNT events, so every readAll reads that many. */
+const seedForRead = async (store: EventStore): Promise<void> => {
+  const missing = READ_COUNT - (await store.readAll({ maxCount: READ_COUNT })).length;
+  const input = writes(Math.ceil(missing / BATCH_SIZE) * BATCH_SIZE)();
+  for (let step = 0; step * BATCH_SIZE < input.events.length; step++) await appendStep(store, BATCH_SIZE)(input, step);
+};
+
+const print = (result: Result): void => {
+  console.log(JSON.stringify(result));
+};
+
+const benchSqlite = async (): Promise<void> => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qkmp-bench-'));
+  const file = path.join(dir, 'bench.db');
+  const store = new SqliteEventStore(file);
+  // Its own file, so each side pays for its own WAL checkpoints; reads go to the adapter's file.
+  const bare = new Database(path.join(dir, 'baseline.db'));
+  const bareReader = new Database(file, { readonly: true });
+  try {
+    for (const pragma of SQLITE_PRAGMAS) bare.pragma(pragma);
+    bare.exec(`CREATE TABLE baseline_events (
+      position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, id TEXT NOT NULL UNIQUE,
+      type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, UNIQUE (stream_id, revision)) STRICT`);
+    const insert = bare.prepare(
+      'INSERT INTO baseline_events (stream_id, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insertRows = (rows: readonly BareRow[], stream: string, from: number): void => {
+      rows.forEach((row, i) => insert.run(stream, from + i, row.id, row.type, row.data, row.metadata));
+    };
+    const insertBatch = bare.transaction(insertRows);
+    const bareStep = (size: number, write: typeof insertRows) => async (input: Writes, step: number) => {
+      const { items } = slice(input.events, size, step);
+      write(bareRows(items), input.stream, step * size);
+    };
+
+    print(await compare('sqlite append single event', SINGLE, writes(100), appendStep(store, 1), bareStep(1, insertRows)));
+    print(
+      await compare(
+        `sqlite append ${BATCH_SIZE}-event batch`,
+        BATCH,
+        writes(BATCH.steps * BATCH_SIZE),
+        appendStep(store, BATCH_SIZE),
+        bareStep(BATCH_SIZE, insertBatch),
+      ),
+    );
+    await seedForRead(store);
+    const select = bareReader.prepare(
+      'SELECT id, type, data, metadata, stream_id, revision, position FROM events WHERE position > ? ORDER BY position LIMIT ?',
+    );
+    print(
+      await compare(
+        `sqlite readAll ${READ_COUNT} events`,
+        READ,
+        () => undefined,
+        async () => void (await store.readAll({ after: 0, maxCount: READ_COUNT })),
+        async () => void select.all(0, READ_COUNT),
+      ),
+    );
+  } finally {
+    bare.close();
+    bareReader.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const benchPostgres = async (url: string): Promise<void> => {
+  const schema = `qkmp_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const store = new PostgresEventStore(url, { schema });
+  const pool = new pg.Pool({ connectionString: url });
+  try {
+    await store.readAll({ maxCount: 1 }); // creates the schema
+    await pool.query(`CREATE TABLE "${schema}".baseline_events (
+      position bigint PRIMARY KEY, stream_id text NOT NULL, revision bigint NOT NULL, id text NOT NULL UNIQUE,
+      type text NOT NULL, data json NOT NULL, metadata json NOT NULL, UNIQUE (stream_id, revision))`);
+    let position = 0;
+    const columns = 7;
+    const insertSql = (rows: number): string =>
+      `INSERT INTO "${schema}".baseline_events (position, stream_id, revision, id, type, data, metadata) VALUES ` +
+      Array.from({ length: rows }, (_, r) =>
+        `(${Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`).join(', ')})`,
+      ).join(', ');
+    // One multi-row INSERT: the fastest way the driver has to write a batch in one transaction.
+    const bareStep = (size: number) => {
+      const text = insertSql(size);
+      return async (input: Writes, step: number): Promise<void> => {
+        const { items } = slice(input.events, size, step);
+        const values = bareRows(items).flatMap((row, i) => [
+          ++position,
+          input.stream,
+          step * size + i,
+          row.id,
+          row.type,
+          row.data,
+          row.metadata,
+        ]);
+        await pool.query({ name: `bare_insert_${size}`, text, values });
+      };
+    };
+
+    print(await compare('postgres append single event', SINGLE, writes(100), appendStep(store, 1), bareStep(1)));
+    print(
+      await compare(
+        `postgres append ${BATCH_SIZE}-event batch`,
+        BATCH,
+        writes(BATCH.steps * BATCH_SIZE),
+        appendStep(store, BATCH_SIZE),
+        bareStep(BATCH_SIZE),
+      ),
+    );
+    await seedForRead(store);
+    const select =
+      `SELECT id, type, data, metadata, stream_id, revision, position FROM "${schema}".events ` +
+      'WHERE position > $1 ORDER BY position LIMIT $2';
+    print(
+      await compare(
+        `postgres readAll ${READ_COUNT} events`,
+        READ,
+        () => undefined,
+        async () => void (await store.readAll({ after: 0, maxCount: READ_COUNT })),
+        async () => void (await pool.query({ name: 'bare_select', text: select, values: [0, READ_COUNT] })),
+      ),
+    );
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await pool.end();
+    await store.close();
+  }
+};
+
+const main = async (): Promise<void> => {
+  await benchSqlite();
+  await benchPostgres(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+};
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../../application/ports/event-store';
+import { decideAppend, StoredRef } from './append-decision';
+import { storeFailure } from './errors';
+import { checkStreamId, prepareAppend, readAllWindow, readStreamWindow, SerializedEvent, Window } from './input';
+import { StoredRow, toRecordedEvent } from './stored-row';
+import { SubscriptionHub } from './subscriptions';
+
+const STORE = 'SQLite';
+
+export interface SqliteEventStoreOptions {
+  /** How often subscriptions look for events appended by other processes (ms); default 250. */
+  readonly pollIntervalMs?: number;
+  /** How long an append waits for another process's write lock before giving up (ms); default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Durability: WAL with synchronous=FULL syncs the log on every commit. NORMAL would only sync at
+ * checkpoints, so a power cut could undo appends that were already acknowledged; a charge could
+ * then be forgotten after its key left the platform, and that key issued twice. Invariant 1 rules
+ * that out, so FULL it is.
+ */
+export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL'] as const;
+
+// Positions are the rowid: SQLite has one writer at a time and rolled-back rows leave no trace, so
+// positions are contiguous and follow commit order.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    position  INTEGER PRIMARY KEY,
+    stream_id TEXT    NOT NULL,
+    revision  INTEGER NOT NULL,
+    id        TEXT    NOT NULL UNIQUE,
+    type      TEXT    NOT NULL,
+    data      TEXT    NOT NULL,
+    metadata  TEXT    NOT NULL,
+    UNIQUE (stream_id, revision)
+  ) STRICT;
+`;
+
+const COLUMNS = 'id, type, data, metadata, stream_id, revision, position';
+
+/** An event store in one SQLite file, the embedded default. Several processes may share the file. */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly lastRevision: Database.Statement<[string], { revision: number | null }>;
+  private readonly findIds: Database.Statement<[string], StoredRef>;
+  private readonly insert: Database.Statement<[string, number, string, string, string, string]>;
+  private readonly streamRows: Database.Statement<[string, number, number], StoredRow>;
+  private readonly rowsAfter: Database.Statement<[number, number], StoredRow>;
+  private readonly appendInTransaction: (
+    streamId: string,
+    events: readonly SerializedEvent[],
+    expected: ExpectedRevision,
+  ) => AppendResult;
+  private readonly hub: SubscriptionHub;
+
+  /** Opens (or creates, with its parent directory) the file and its schema. */
+  constructor(
+    readonly file: string,
+    options: SqliteEventStoreOptions = {},
+  ) {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
+      for (const pragma of SQLITE_PRAGMAS) this.db.pragma(pragma);
+      this.db.exec(SCHEMA);
+      this.lastRevision = this.db.prepare('SELECT max(revision) AS revision FROM events WHERE stream_id = ?');
+      this.findIds = this.db.prepare(
+        'SELECT id, stream_id AS streamId, revision, position FROM events WHERE id IN (SELECT value FROM json_each(?))',
+      );
+      this.insert = this.db.prepare(
+        'INSERT INTO events (stream_id, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      this.streamRows = this.db
+        .prepare<[string, number, number], StoredRow>(
+          `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+        )
+        .raw();
+      this.rowsAfter = this.db
+        .prepare<[number, number], StoredRow>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+        .raw();
+    } catch (error) {
+      throw storeFailure(STORE, error);
+    }
+    // IMMEDIATE takes the write lock before reading the revision, so another process cannot append
+    // between the check and the write.
+    this.appendInTransaction = this.db.transaction(this.write.bind(this)).immediate;
+    this.hub = new SubscriptionHub((after, maxCount) => this.readAll({ after, maxCount }), options.pollIntervalMs ?? 250);
+  }
+
+  async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    const prepared = prepareAppend(streamId, events, expected);
+    const result = this.guard(() => this.appendInTransaction(streamId, prepared, expected));
+    this.hub.notify();
+    return result;
+  }
+
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    checkStreamId(streamId);
+    const window = readStreamWindow(options);
+    return this.guard(() => this.streamRows.all(streamId, window.from, limit(window)).map(toRecordedEvent));
+  }
+
+  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    const window = readAllWindow(options);
+    return this.guard(() => this.rowsAfter.all(window.from, limit(window)).map(toRecordedEvent));
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    readAllWindow({ after: options.after });
+    return this.hub.subscribe(options);
+  }
+
+  async close(): Promise<void> {
+    await this.hub.closeAll();
+    this.db.close();
+  }
+
+  private write(streamId: string, events: readonly SerializedEvent[], expected: ExpectedRevision): AppendResult {
+    const actual = this.lastRevision.get(streamId)?.revision ?? -1;
+    const ids = events.map((event) => event.id);
+    const replayed = decideAppend(streamId, ids, expected, actual, this.findIds.all(JSON.stringify(ids)));
+    if (replayed) return replayed;
+    let position = 0;
+    events.forEach((event, i) => {
+      const inserted = this.insert.run(streamId, actual + 1 + i, event.id, event.type, event.data, event.metadata);
+      position = Number(inserted.lastInsertRowid);
+    });
+    return { nextRevision: actual + events.length, position };
+  }
+
+  private guard<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      throw storeFailure(STORE, error);
+    }
+  }
+}
+
+/** SQLite reads LIMIT -1 as no limit. */
+const limit = (window: Window): number => window.maxCount ?? -1;
