@@ -12,8 +12,15 @@ import {
   STREAM_EXISTS,
   StreamNotFoundError,
 } from '@eventstore/db-client';
-import { eventIdFor } from '../../application/event-ids';
-import { EventMetadata, ExpectedRevision, NewEvent, RecordedEvent } from '../../application/ports/event-store';
+import {
+  EventMetadata,
+  ExpectedRevision,
+  NewEvent,
+  RecordedEvent,
+  revisionMatches,
+  WrongExpectedRevisionError,
+} from '../../application/ports/event-store';
+import { EventIdConflictError } from './errors';
 
 // Pure translation between the EventStore port and the EventStoreDB client's shapes, kept apart
 // from the adapter so it can be tested without a server.
@@ -51,6 +58,25 @@ export const toActualRevision = (current: CurrentRevision): number =>
   current === NO_STREAM || current < 0n ? -1 : toSafeNumber(current, 'stream revision');
 
 /**
+ * The port's error for an append the server refused, given the stream's revision it reported.
+ * The server answers a stale expectation and a batch that repeats stored events only in part
+ * (its first events are already in the stream, the rest are not) alike. When the expectation
+ * holds for the reported revision, as `any` always does, the refusal can only be the second, and
+ * the first event of the batch is one the server found stored.
+ */
+export const toAppendRefusal = (
+  streamId: string,
+  firstEventId: string,
+  expected: ExpectedRevision,
+  current: CurrentRevision,
+): WrongExpectedRevisionError | EventIdConflictError => {
+  const actual = toActualRevision(current);
+  return revisionMatches(expected, actual)
+    ? new EventIdConflictError(streamId, firstEventId, 'the append mixes events already stored with new ones')
+    : new WrongExpectedRevisionError(streamId, expected, actual);
+};
+
+/**
  * A position of ours as a log position. Appends over gRPC commit every event as a record of its
  * own, whose commit and prepare positions are both the record's offset: the commit position alone
  * names the event, and positions strictly increase in log order. (Events written by the retired
@@ -73,31 +99,6 @@ export const toEventData = (event: NewEvent): EventData =>
     metadata: event.metadata,
   });
 
-/**
- * EventStoreDB makes an event id idempotent only at the place it was written. To refuse an id
- * already used by another stream, the store first claims each id in a stream of its own,
- * `qkmp-event-id-<id>`, whose single event names the owning stream. Claims are not events of the
- * port: reads and subscriptions leave them out.
- */
-export const CLAIM_STREAM_PREFIX = 'qkmp-event-id-';
-
-export const claimStreamOf = (eventId: string): string => `${CLAIM_STREAM_PREFIX}${eventId}`;
-
-/**
- * The claim's own id is derived from the event id and the stream: the same stream claiming again
- * is a no-op at the same place (the server answers it without a position), while another
- * stream's claim differs and is refused for the claim stream's revision.
- */
-export const toClaimData = (eventId: string, streamId: string): EventData =>
-  jsonEvent({ id: eventIdFor(`${eventId}\u0000${streamId}`, 0), type: 'EventIdClaimed', data: { streamId } });
-
-/** The stream named by the first event of a claim stream. */
-export const claimOwnerOf = (claim: ClientResolvedEvent | undefined): string => {
-  const owner = (claim?.event?.data as { streamId?: unknown } | undefined)?.streamId;
-  if (typeof owner !== 'string') throw new Error(`the id claim ${claim?.event?.streamId ?? '(missing)'} names no stream`);
-  return owner;
-};
-
 /** The part of the client's recorded event this adapter reads (stream and $all reads alike). */
 export interface ClientRecordedEvent {
   readonly streamId: string;
@@ -116,10 +117,10 @@ export interface ClientResolvedEvent {
 
 /**
  * Whether an event of $all belongs to the port: not one of the server's own ($-prefixed types
- * such as $metadata, or $-prefixed streams such as $stats-...) and not an id claim.
+ * such as $metadata, or $-prefixed streams such as $stats-...).
  */
 export const isPortEvent = (event: { readonly streamId: string; readonly type: string }): boolean =>
-  !event.streamId.startsWith('$') && !event.type.startsWith('$') && !event.streamId.startsWith(CLAIM_STREAM_PREFIX);
+  !event.streamId.startsWith('$') && !event.type.startsWith('$');
 
 // Servers before 22.6 leave the position of a stream read unset, which the wire shows as 2^64 - 1.
 const NO_POSITION = 2n ** 64n - 1n;

@@ -4,7 +4,6 @@ import {
   END,
   EventStoreDBClient,
   excludeSystemEvents,
-  NO_STREAM,
   Position,
   ReadStreamOptions as ClientReadStreamOptions,
   START,
@@ -20,22 +19,17 @@ import {
   RecordedEvent,
   SubscribeOptions,
   Subscription,
-  WrongExpectedRevisionError,
 } from '../../application/ports/event-store';
-import { decideAppend } from './append-decision';
-import { EventIdConflictError, storeFailure } from './errors';
+import { storeFailure } from './errors';
 import {
-  claimOwnerOf,
-  claimStreamOf,
   comparePositions,
   readAllStart,
   isInvalidPosition,
   isPortEvent,
   isStreamNotFound,
   STORE_NAME,
-  toActualRevision,
   toAppendExpectedRevision,
-  toClaimData,
+  toAppendRefusal,
   toEventData,
   toLogPosition,
   toRecordedEvent,
@@ -43,7 +37,7 @@ import {
 } from './eventstoredb-mapping';
 import { checkStreamId, prepareAppend, readAllWindow, readStreamWindow } from './input';
 
-// Events read from $all per round trip; $all also holds the server's own events and the id claims.
+// Events read from $all per round trip; $all also holds the server's own events.
 const PAGE_SIZE = 500;
 
 const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
@@ -55,9 +49,12 @@ const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /**
- * The EventStore port over EventStoreDB, and KurrentDB, which speaks the same gRPC protocol. The
- * server checks expected revisions; ids are claimed before the write (see CLAIM_STREAM_PREFIX) so
- * that a retry, a reused id and a stale expectation are told apart by the shared decideAppend.
+ * The EventStore port over EventStoreDB, and KurrentDB, which speaks the same gRPC protocol. Event
+ * ids behave as the server makes them, at the cost of one write per append: a batch repeated at
+ * its own place (same ids, same expected revision; for `any`, while the server still remembers the
+ * ids) is answered as already written, an id reused in another stream is not refused, and a repeat
+ * that states another, now stale, revision is refused for it. Commands stay idempotent here as on
+ * every store: the command bus finds a handled command by its id in the target stream.
  */
 export class EventStoreDbEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
@@ -67,16 +64,27 @@ export class EventStoreDbEventStore implements EventStore {
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     // Refuses malformed input, data that JSON cannot hold included, before anything is written.
     prepareAppend(streamId, events, expected);
-    const ids = events.map((event) => event.id);
     try {
-      // Fresh claims prove no event has these ids yet, so only a reused id costs a read.
-      if (!(await this.claim(streamId, ids))) {
-        const replayed = await this.replayOf(streamId, ids, expected);
-        if (replayed) return replayed;
-      }
-      return await this.write(streamId, events, expected);
+      const result = await this.client.appendToStream(streamId, events.map(toEventData), {
+        expectedRevision: toAppendExpectedRevision(expected),
+      });
+      // With throwOnAppendFailure=false in the connection string the client returns refusals instead of throwing.
+      if (!result.success) throw toAppendRefusal(streamId, events[0].id, expected, result.nextExpectedRevision);
+      const nextRevision = toSafeNumber(result.nextExpectedRevision, 'stream revision');
+      // A repeated batch, and any write on servers that do not report positions, comes back
+      // without one: the stored event still has it.
+      const position =
+        result.position === undefined
+          ? (await this.read(streamId, { fromRevision: BigInt(nextRevision), maxCount: 1 }))[0].position
+          : toSafeNumber(result.position.commit, 'log position');
+      return { nextRevision, position };
     } catch (error) {
-      throw storeFailure(STORE_NAME, error);
+      throw storeFailure(
+        STORE_NAME,
+        error instanceof WrongExpectedVersionError
+          ? toAppendRefusal(streamId, events[0].id, expected, error.actualVersion)
+          : error,
+      );
     }
   }
 
@@ -171,62 +179,6 @@ export class EventStoreDbEventStore implements EventStore {
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     await this.client.dispose();
-  }
-
-  /**
-   * Claims every id for the stream; true when all claims are new. A claim already there for this
-   * stream is a retry (or an append that failed after claiming); for another stream, a conflict.
-   */
-  private async claim(streamId: string, ids: readonly string[]): Promise<boolean> {
-    const fresh = await Promise.all(
-      ids.map(async (id) => {
-        try {
-          const claimed = await this.client.appendToStream(claimStreamOf(id), toClaimData(id, streamId), {
-            expectedRevision: NO_STREAM,
-          });
-          return claimed.position !== undefined;
-        } catch (error) {
-          if (!(error instanceof WrongExpectedVersionError)) throw error;
-        }
-        const [claim] = await collect(this.client.readStream(claimStreamOf(id), { maxCount: 1 }));
-        const owner = claimOwnerOf(claim);
-        if (owner !== streamId) {
-          throw new EventIdConflictError(streamId, id, `the id is already used by an event of stream ${owner}`);
-        }
-        return false;
-      }),
-    );
-    return fresh.every(Boolean);
-  }
-
-  /** The stored result when the batch was appended before, from the stream as it is now (see decideAppend). */
-  private async replayOf(streamId: string, ids: readonly string[], expected: ExpectedRevision): Promise<AppendResult | undefined> {
-    const stream = await this.read(streamId, {});
-    const wanted = new Set(ids);
-    const found = stream.filter((event) => wanted.has(event.id));
-    return decideAppend(streamId, ids, expected, stream.length === 0 ? -1 : stream[stream.length - 1].revision, found);
-  }
-
-  private async write(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    try {
-      const result = await this.client.appendToStream(streamId, events.map(toEventData), {
-        expectedRevision: toAppendExpectedRevision(expected),
-      });
-      const nextRevision = toSafeNumber(result.nextExpectedRevision, 'stream revision');
-      // Servers that do not report the position of a write still return it with the event.
-      const position =
-        result.position === undefined
-          ? (await this.read(streamId, { fromRevision: BigInt(nextRevision), maxCount: 1 }))[0].position
-          : toSafeNumber(result.position.commit, 'log position');
-      return { nextRevision, position };
-    } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError)) throw error;
-      // A copy of this batch sent at the same time may have won: the slower one is then its retry.
-      const ids = events.map((event) => event.id);
-      const replayed = await this.replayOf(streamId, ids, expected);
-      if (replayed) return replayed;
-      throw new WrongExpectedRevisionError(streamId, expected, toActualRevision(error.actualVersion));
-    }
   }
 
   private async read(streamId: string, options: ClientReadStreamOptions): Promise<RecordedEvent[]> {

@@ -5,12 +5,18 @@ import {
   StreamNotFoundError,
   UnavailableError,
   UnknownError,
+  WrongExpectedVersionError,
 } from '@eventstore/db-client';
-import { EventMetadata, NewEvent, RecordedEvent, StoreUnavailableError } from '../../application/ports/event-store';
+import {
+  EventMetadata,
+  NewEvent,
+  RecordedEvent,
+  StoreUnavailableError,
+  WrongExpectedRevisionError,
+} from '../../application/ports/event-store';
+import { EventIdConflictError } from '../../infrastructure/event-store/errors';
 import { EventStoreDbEventStore } from '../../infrastructure/event-store/eventstoredb';
 import {
-  claimOwnerOf,
-  claimStreamOf,
   ClientRecordedEvent,
   comparePositions,
   readAllStart,
@@ -18,7 +24,7 @@ import {
   isPortEvent,
   toActualRevision,
   toAppendExpectedRevision,
-  toClaimData,
+  toAppendRefusal,
   toEventData,
   toRecordedEvent,
   toSafeNumber,
@@ -33,6 +39,8 @@ const metadata: EventMetadata = {
   causationId: 'cmd-1',
   occurredAt: '2026-01-01T00:00:00.000Z',
 };
+
+const otherId = '0c6f3a1e-94d2-4b7f-8e15-3a9d2c4b6f70';
 
 const recorded = (overrides: Partial<ClientRecordedEvent> = {}): ClientRecordedEvent => ({
   streamId: 'device-UKEY-000001',
@@ -137,42 +145,41 @@ describe('event mapping', () => {
     );
   });
 
-  it("leaves out the server's own events and the id claims", () => {
+  it("leaves out the server's own events", () => {
     expect(isPortEvent({ streamId: 'device-1', type: '$metadata' })).toBe(false);
     expect(isPortEvent({ streamId: '$stats-127.0.0.1:2113', type: 'StatsCollected' })).toBe(false);
-    expect(isPortEvent({ streamId: claimStreamOf(recorded().id), type: 'EventIdClaimed' })).toBe(false);
     expect(isPortEvent({ streamId: 'device-1', type: 'DeviceInitialized' })).toBe(true);
   });
 });
 
-describe('event id claims', () => {
-  it('claims an id in a stream of its own, naming the owning stream', () => {
-    const id = recorded().id;
-    const claim = toClaimData(id, 'device-UKEY-000001');
-    expect(claim).toMatchObject({ type: 'EventIdClaimed', data: { streamId: 'device-UKEY-000001' } });
-    expect(claimStreamOf(id)).toBe(`qkmp-event-id-${id}`);
-    expect(claimOwnerOf({ event: recorded({ streamId: claimStreamOf(id), data: claim.data }) })).toBe('device-UKEY-000001');
+describe('append refusals', () => {
+  const first = recorded().id;
+
+  it.each([
+    ['a stale revision', 0, 2n, 2],
+    ['no_stream on an existing stream', 'no_stream', 0n, 0],
+    ['a revision ahead of the stream', 5, 1n, 1],
+    ['stream_exists on a missing stream', 'stream_exists', 'no_stream', -1],
+  ] as const)('reports %s as a wrong expected revision, with the revision the server reported', (_, expected, current, actual) => {
+    const refusal = toAppendRefusal('device-1', first, expected, current);
+    expect(refusal).toBeInstanceOf(WrongExpectedRevisionError);
+    expect(refusal).toMatchObject({ streamId: 'device-1', expected, actual });
   });
 
-  it('gives the claim an id of its own per stream, the same on every retry', () => {
-    const id = recorded().id;
-    const claimId = toClaimData(id, 'device-A').id;
-    expect(claimId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(toClaimData(id, 'device-A').id).toBe(claimId);
-    expect(toClaimData(id, 'device-B').id).not.toBe(claimId);
-    expect(claimId).not.toBe(id);
-  });
-
-  it('refuses a claim that names no stream', () => {
-    expect(() => claimOwnerOf({ event: recorded({ streamId: 'qkmp-event-id-x', data: {} }) })).toThrow(
-      /the id claim qkmp-event-id-x names no stream/,
-    );
-    expect(() => claimOwnerOf(undefined)).toThrow(/the id claim \(missing\) names no stream/);
+  it.each([
+    ['any', 0n],
+    ['stream_exists', 3n],
+  ] as const)('reports a refusal of %s on a stream at %p as a batch that repeats stored events in part, naming the first', (expected, current) => {
+    const refusal = toAppendRefusal('device-1', first, expected, current);
+    expect(refusal).toBeInstanceOf(EventIdConflictError);
+    expect(refusal).toMatchObject({ streamId: 'device-1', eventId: first, code: 'EVENT_ID_CONFLICT' });
+    expect(refusal.message).toMatch(/mixes events already stored with new ones/);
   });
 });
 
-// Paging and failure paths of the adapter over a stub client; the shared contract suite runs
-// against a simulated server in test/contract/eventstoredb.test.ts.
+// Paging, append and failure paths of the adapter over stub clients that each answer one call as
+// the server does; the shared contract suite runs against a real server in
+// test/contract/eventstoredb.test.ts when EVENTSTORE_URL is set.
 describe('EventStoreDB adapter over a stub client', () => {
   interface Entry {
     streamId: string;
@@ -257,18 +264,70 @@ describe('EventStoreDB adapter over a stub client', () => {
     expect(await storeOver(client).readStream('device-404')).toEqual([]);
   });
 
-  it('reads the position of a write from the event when the server does not report it', async () => {
-    const client = {
-      appendToStream: async (stream: string) => ({
-        success: true,
-        nextExpectedRevision: stream.startsWith('qkmp-event-id-') ? 0n : 2n,
-        position: stream.startsWith('qkmp-event-id-') ? { commit: 10n, prepare: 10n } : undefined,
-      }),
-      readStream: (_: string, options: { fromRevision: bigint }) =>
-        Readable.from([{ event: recorded({ revision: options.fromRevision, position: { commit: 777n, prepare: 777n } }) }]),
+  describe('append', () => {
+    const event: NewEvent = { id: recorded().id, type: 'DeviceInitialized', data: { serial: 'UKEY-000001' }, metadata };
+
+    /** A client that answers every append with `answer` and records what it was asked. */
+    const appendClient = (answer: () => Promise<unknown>, read?: (stream: string, options: { fromRevision: bigint }) => Readable) => {
+      const appends: Array<{ stream: string; ids: string[]; expectedRevision: unknown }> = [];
+      const client = {
+        appendToStream: (stream: string, events: Array<{ id: string }>, options: { expectedRevision: unknown }) => {
+          appends.push({ stream, ids: events.map((e) => e.id), expectedRevision: options.expectedRevision });
+          return answer();
+        },
+        ...(read ? { readStream: read } : {}),
+      };
+      return { client, appends };
     };
-    const event: NewEvent = { id: recorded().id, type: 'DeviceInitialized', data: {}, metadata };
-    expect(await storeOver(client).append('device-1', [event], 1)).toEqual({ nextRevision: 2, position: 777 });
+
+    it('writes the batch in one call with the expected revision, and answers with what the server reports', async () => {
+      const { client, appends } = appendClient(async () => ({
+        success: true,
+        nextExpectedRevision: 2n,
+        position: { commit: 4096n, prepare: 4096n },
+      }));
+      expect(await storeOver(client).append('device-1', [event], 1)).toEqual({ nextRevision: 2, position: 4096 });
+      expect(appends).toEqual([{ stream: 'device-1', ids: [event.id], expectedRevision: 1n }]);
+    });
+
+    it('reads the position from the event when the server answers a repeated batch without one', async () => {
+      const reads: bigint[] = [];
+      const { client, appends } = appendClient(
+        async () => ({ success: true, nextExpectedRevision: 2n, position: undefined }),
+        (_, options) => {
+          reads.push(options.fromRevision);
+          return Readable.from([{ event: recorded({ revision: options.fromRevision, position: { commit: 777n, prepare: 777n } }) }]);
+        },
+      );
+      expect(await storeOver(client).append('device-1', [event], 1)).toEqual({ nextRevision: 2, position: 777 });
+      expect(appends).toHaveLength(1);
+      expect(reads).toEqual([2n]);
+    });
+
+    it.each([
+      ['thrown', (current: bigint) => Promise.reject(new WrongExpectedVersionError(undefined, { streamName: 'device-1', expected: 0n, current }))],
+      ['returned (throwOnAppendFailure=false)', async (current: bigint) => ({ success: false, nextExpectedRevision: current, position: undefined })],
+    ])('turns a refusal the client %s into the port error, writing nothing else', async (_, refuse) => {
+      const { client, appends } = appendClient(() => refuse(4n));
+      const error = await storeOver(client).append('device-1', [event], 0).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(error).toMatchObject({ streamId: 'device-1', expected: 0, actual: 4 });
+      expect(appends).toHaveLength(1);
+    });
+
+    it('names the stored event when the server refuses an append that expected any revision', async () => {
+      const { client } = appendClient(() =>
+        Promise.reject(new WrongExpectedVersionError(undefined, { streamName: 'device-1', expected: 'any', current: 0n })),
+      );
+      await expect(storeOver(client).append('device-1', [event, { ...event, id: otherId }], 'any')).rejects.toThrow(
+        new RegExp(`cannot append event ${event.id} to stream device-1: the append mixes`),
+      );
+    });
+
+    it('reports any other failure as StoreUnavailableError', async () => {
+      const { client } = appendClient(() => Promise.reject(new UnavailableError()));
+      await expect(storeOver(client).append('device-1', [event], 'any')).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
   });
 
   describe('subscribe', () => {
