@@ -138,6 +138,8 @@ export interface ViewsStatus {
   readonly position: number;
   /** True when the views cannot be read or are known to lag the log after a fault; answers may be out of date. */
   readonly stale: boolean;
+  /** Why the views are stale, fit for a console; absent when they are not. */
+  readonly reason?: string;
 }
 
 export interface ReadModels {

@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  defineScript,
+  DisconnectsClientError,
+  ErrorReply,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from 'redis';
+import {
+  ApplyResult,
+  CountQuery,
+  DumpedValue,
+  Fields,
+  ProjectionWrite,
+  RangeQuery,
+  ViewStore,
+  ViewsUnavailableError,
+} from '../../application/ports/view-store';
+import { APPLY_SCRIPT, EncodedWrites, encodeWrites } from './apply-script';
+import { CHECKPOINTS_KEY } from './checkpoints';
+
+export const DEFAULT_VIEW_NAMESPACE = 'qkmp:views:';
+
+const createViewClient = (url: string) =>
+  createClient({
+    url,
+    // Fail at once while disconnected: a query must say the views are unavailable, not wait.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+    scripts: {
+      applyViews: defineScript({
+        SCRIPT: APPLY_SCRIPT,
+        NUMBER_OF_KEYS: 1,
+        parseCommand(parser, checkpointsKey: string, namespace: string, encoded: EncodedWrites) {
+          parser.pushKey(checkpointsKey);
+          parser.push(namespace, encoded.writes);
+          for (const text of encoded.strings) parser.push(text);
+        },
+        // The declared reply type; node-redis passes the script's array through unchanged.
+        transformReply: undefined as unknown as () => string[],
+      }),
+    },
+  });
+
+/** The client a RedisViewStore works through; exposed so tests can inject faults into its calls. */
+export type ViewClient = ReturnType<typeof createViewClient>;
+
+// Errors that mean Redis cannot be reached or cannot serve right now, not that the request was wrong.
+const CONNECTION_ERRORS = [
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+];
+const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN)\b/;
+
+const unavailable = (error: unknown): boolean =>
+  error instanceof ErrorReply
+    ? UNAVAILABLE_REPLIES.test(error.message)
+    : CONNECTION_ERRORS.some((kind) => error instanceof kind) ||
+      /^E(CONNREFUSED|CONNRESET|PIPE|HOSTUNREACH|NETUNREACH|TIMEDOUT)$/.test(String((error as { code?: unknown })?.code));
+
+const SCAN_COUNT = 1000;
+
+/**
+ * Views in Redis through node-redis, every key under `namespace`. Commands fail at once with
+ * ViewsUnavailableError while Redis is unreachable; the client keeps reconnecting in the
+ * background (backoff up to 2 s) and `watch` says when it is back.
+ */
+export class RedisViewStore implements ViewStore {
+  private reachable = false;
+  private readonly listeners = new Set<(state: 'down' | 'up') => void>();
+
+  private constructor(
+    readonly client: ViewClient,
+    readonly namespace: string,
+    readonly where: string,
+    /** False for a scratch store that shares its parent's connection. */
+    private readonly ownsClient: boolean,
+  ) {
+    checkNamespace(namespace);
+    if (!ownsClient) return;
+    const announce = (state: 'down' | 'up'): void => {
+      if (this.reachable === (state === 'up')) return;
+      this.reachable = state === 'up';
+      for (const listener of this.listeners) listener(state);
+    };
+    // Without an 'error' listener node-redis crashes the process when Redis goes away.
+    client.on('error', () => announce('down'));
+    client.on('end', () => announce('down'));
+    client.on('ready', () => announce('up'));
+  }
+
+  /**
+   * Starts connecting and returns at once: while Redis is down the store answers
+   * ViewsUnavailableError and keeps trying. Use `ready` to wait for the first connection.
+   */
+  static open(url: string, namespace = DEFAULT_VIEW_NAMESPACE): RedisViewStore {
+    const client = createViewClient(url);
+    const store = new RedisViewStore(client, namespace, `Redis (${describeUrl(url)})`, true);
+    // connect() settles only once connected (or closed); until then commands fail fast.
+    client.connect().catch(() => undefined);
+    return store;
+  }
+
+  /** Resolves true once connected, false if that takes longer than `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.isReady) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = (): void => done(true);
+      this.client.on('ready', onReady);
+    });
+  }
+
+  async apply(writes: readonly ProjectionWrite[]): Promise<ApplyResult> {
+    const key = this.namespace + CHECKPOINTS_KEY;
+    const encoded = encodeWrites(writes);
+    const reply = await this.guard(() => this.client.applyViews(key, this.namespace, encoded));
+    if (reply[0] === 'ok') return { applied: true };
+    const checkpoints: Record<string, number> = {};
+    for (let i = 1; i < reply.length; i += 2) checkpoints[reply[i]] = Number(reply[i + 1]);
+    return { applied: false, checkpoints };
+  }
+
+  async checkpoints(projections: readonly string[]): Promise<Record<string, number>> {
+    const stored = await this.fields(CHECKPOINTS_KEY, projections);
+    return Object.fromEntries(projections.map((p, i) => [p, Number(stored[i] ?? 0)]));
+  }
+
+  async hashes(keys: readonly string[]): Promise<(Fields | null)[]> {
+    if (keys.length === 0) return [];
+    const replies = await this.pipeline((multi) => keys.forEach((key) => multi.hGetAll(this.namespace + key)));
+    return replies.map((reply) => {
+      const fields = reply as Record<string, string>;
+      return Object.keys(fields).length === 0 ? null : { ...fields };
+    });
+  }
+
+  async fields(key: string, fields: readonly string[]): Promise<(string | null)[]> {
+    if (fields.length === 0) return [];
+    return this.guard(() => this.client.hmGet(this.namespace + key, [...fields]));
+  }
+
+  async range(key: string, query: RangeQuery): Promise<string[]> {
+    const [from, to] = query.rev ? [query.max, query.min] : [query.min, query.max];
+    const limit = query.count === undefined ? {} : { LIMIT: { offset: query.offset ?? 0, count: query.count } };
+    const options = { BY: 'LEX', REV: query.rev ? true : undefined, ...limit } as const;
+    return this.guard(() => this.client.zRange(this.namespace + key, from, to, options));
+  }
+
+  async counts(queries: readonly CountQuery[]): Promise<number[]> {
+    if (queries.length === 0) return [];
+    const replies = await this.pipeline((multi) =>
+      queries.forEach((q) => multi.zLexCount(this.namespace + q.key, q.min, q.max)),
+    );
+    return replies.map(Number);
+  }
+
+  async contains(key: string, members: readonly string[]): Promise<boolean[]> {
+    if (members.length === 0) return [];
+    const scores = await this.guard(() => this.client.zmScore(this.namespace + key, [...members]));
+    return scores.map((score) => score !== null);
+  }
+
+  async dump(): Promise<Map<string, DumpedValue>> {
+    const keys = await this.keys();
+    if (keys.length === 0) return new Map();
+    const types = (await this.pipeline((multi) => keys.forEach((key) => multi.type(key)))) as string[];
+    const contents = await this.pipeline((multi) =>
+      keys.forEach((key, i) => (types[i] === 'hash' ? multi.hGetAll(key) : multi.zRange(key, 0, -1))),
+    );
+    const dumped = new Map<string, DumpedValue>();
+    keys.forEach((key, i) => {
+      const relative = key.slice(this.namespace.length);
+      if (types[i] === 'hash') {
+        const fields = Object.entries(contents[i] as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1));
+        dumped.set(relative, { type: 'hash', fields: Object.fromEntries(fields) });
+      } else {
+        dumped.set(relative, { type: 'index', members: contents[i] as string[] });
+      }
+    });
+    return new Map([...dumped].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  async drop(): Promise<void> {
+    const keys = await this.keys();
+    for (let i = 0; i < keys.length; i += SCAN_COUNT) {
+      const batch = keys.slice(i, i + SCAN_COUNT);
+      await this.guard(() => this.client.unlink(batch));
+    }
+  }
+
+  scratch(): RedisViewStore {
+    const scratchNamespace = `${this.namespace.slice(0, -1)}-scratch:${randomUUID()}:`;
+    return new RedisViewStore(this.client, scratchNamespace, this.where, false);
+  }
+
+  watch(listener: (state: 'down' | 'up') => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    if (!this.ownsClient) return;
+    if (this.client.isReady) await this.client.close();
+    else this.client.destroy();
+  }
+
+  private async keys(): Promise<string[]> {
+    return this.guard(async () => {
+      const found: string[] = [];
+      for await (const batch of this.client.scanIterator({ MATCH: `${this.namespace}*`, COUNT: SCAN_COUNT })) {
+        found.push(...batch);
+      }
+      return found;
+    });
+  }
+
+  private async pipeline(queue: (multi: ReturnType<ViewClient['multi']>) => void): Promise<unknown[]> {
+    return this.guard(async () => {
+      const multi = this.client.multi();
+      queue(multi);
+      return (await multi.execAsPipeline()) as unknown[];
+    });
+  }
+
+  private async guard<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw unavailable(error) ? new ViewsUnavailableError(this.where, error) : error;
+    }
+  }
+}
+
+/** A namespace is a key prefix ending in ':' without glob characters, so SCAN MATCH finds exactly its keys. */
+const checkNamespace = (namespace: string): void => {
+  if (!/^[^*?[\]\\\s]+:$/.test(namespace)) {
+    throw new Error(`view namespace "${namespace}" must end with ':' and contain no spaces or * ? [ ] \\ characters`);
+  }
+};
+
+/** host:port/db without credentials, fit for messages. */
+const describeUrl = (url: string): string => {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}${parsed.pathname.length > 1 ? parsed.pathname : ''}`;
+};

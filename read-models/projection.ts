@@ -1,0 +1,80 @@
+import * as E from 'fp-ts/Either';
+import { decodeRecorded } from '../application/event-decoding';
+import { RecordedEvent } from '../application/ports/event-store';
+import { ViewOp } from '../application/ports/view-store';
+import { ChargeEvent, chargeEventCodecs } from '../domain/charge';
+import { ChargerEvent } from '../domain/charger';
+import { chargerEventCodecs } from '../domain/charger/events';
+import { DeviceEvent } from '../domain/device';
+import { deviceEventCodecs } from '../domain/device/events';
+import { KeyPoolEvent, keyPoolEventCodecs } from '../domain/keypool';
+import { MessageCodecs } from '../domain/shared/codec';
+
+export type KnownEvent = DeviceEvent | ChargerEvent | KeyPoolEvent | ChargeEvent;
+
+/** A stored event as projections see it. */
+export interface ProjectedEvent {
+  readonly recorded: RecordedEvent;
+  /** Decoded; undefined for a type this build does not know (the audit still records it). */
+  readonly event: KnownEvent | undefined;
+  /** metadata.occurredAt as a canonical ISO time (24 characters), so times sort as text. */
+  readonly at: string;
+}
+
+/**
+ * A read model's write side: a pure function from consecutive events of the log to the view
+ * operations they cause, applied in order. Most projections map each event on its own (eachEvent);
+ * one may group a batch's operations itself when that saves work, as long as a batch gives the
+ * same views as its events one by one.
+ */
+export interface Projection {
+  /** Names the projection's checkpoint. */
+  readonly name: string;
+  /** [] when no event concerns this projection. */
+  readonly project: (events: readonly ProjectedEvent[]) => readonly ViewOp[];
+}
+
+/** A projection whose every event maps to its own operations. */
+export const eachEvent = (name: string, project: (event: ProjectedEvent) => readonly ViewOp[]): Projection => ({
+  name,
+  project: (events) => events.flatMap(project),
+});
+
+const knownCodecs: MessageCodecs = {
+  ...deviceEventCodecs,
+  ...chargerEventCodecs,
+  ...keyPoolEventCodecs,
+  ...chargeEventCodecs,
+};
+
+/** A stored event the projections cannot read; they stop there rather than build views that are wrong. */
+export class ProjectionError extends Error {
+  readonly code = 'MALFORMED_EVENT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProjectionError';
+  }
+}
+
+/** The canonical ISO form of a time, or undefined when it is no time of years 0000 to 9999. */
+export const canonicalTime = (value: unknown): string | undefined => {
+  if (typeof value !== 'string') return undefined;
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) return undefined;
+  const iso = time.toISOString();
+  return iso.length === 24 ? iso : undefined;
+};
+
+export const toProjected = (recorded: RecordedEvent): ProjectedEvent => {
+  const at = canonicalTime(recorded.metadata?.occurredAt);
+  if (at === undefined) {
+    throw new ProjectionError(
+      `event ${recorded.streamId}@${recorded.revision} (position ${recorded.position}) has no valid ` +
+        'metadata.occurredAt; repair the stream',
+    );
+  }
+  if (!Object.prototype.hasOwnProperty.call(knownCodecs, recorded.type)) return { recorded, event: undefined, at };
+  const decoded = decodeRecorded<KnownEvent>(knownCodecs, recorded);
+  if (E.isLeft(decoded)) throw new ProjectionError(decoded.left.message);
+  return { recorded, event: decoded.right, at };
+};

@@ -1,0 +1,311 @@
+import { AuditEntry } from '../application/ports/read-models';
+import { EventStore, RecordedEvent, Subscription } from '../application/ports/event-store';
+import { ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
+import { auditEntryOf, auditProjection } from './audit/projection';
+import { changedDevice, deviceProjection } from './device/projection';
+import { Projection } from './projection';
+import { allProjections, projectionNames } from './projections';
+import { AppliedBatch, applyRecorded, catchUp, Checkpoints, DEFAULT_BATCH_SIZE, lowest } from './replay';
+
+/** What one applied batch changed, for live feeds (GraphQL subscriptions). */
+export interface ViewChange {
+  /** The position every projection has now reached. */
+  readonly position: number;
+  /** Audit entries added, oldest first. */
+  readonly audit: readonly AuditEntry[];
+  /** Serials whose DeviceView changed. */
+  readonly devices: readonly string[];
+}
+
+export interface ProjectorStatus {
+  /** The lowest position every projection is known to have reached. */
+  readonly position: number;
+  /** True until the first catch-up ends, and from a fault until the views have caught up again. */
+  readonly stale: boolean;
+  /** Why the views are stale, fit for a console; undefined when they are not. */
+  readonly reason?: string;
+}
+
+export interface ProjectorOptions {
+  readonly projections?: readonly Projection[];
+  /** Events per atomic write, in catch-up and live; default 1000. */
+  readonly batchSize?: number;
+  /** Backoff between attempts after a fault: from minRetryMs doubling up to maxRetryMs (defaults 100 and 5000). */
+  readonly minRetryMs?: number;
+  readonly maxRetryMs?: number;
+  /** Told of every fault (for logs); the projector retries by itself. */
+  readonly onFault?: (error: Error) => void;
+}
+
+/** The stored checkpoints are not where this projector left them: the store lost its views, or they were rebuilt. */
+class ViewsMovedError extends Error {
+  constructor(readonly checkpoint: number) {
+    super(
+      `the views are at position ${checkpoint}, not where the projector left them ` +
+        '(the view store lost data or was rebuilt); catching up',
+    );
+  }
+}
+
+interface Waiter {
+  readonly position: number;
+  readonly resolve: (reached: boolean) => void;
+}
+
+/**
+ * Keeps every projection up to date: catches up from the lowest checkpoint by reading the log in
+ * pages, then follows the store's subscription, batching what arrives. Any fault (view store
+ * down, views lost) stops applying, marks the views stale, and starts over from the stored
+ * checkpoints after a backoff; the checkpoints make every event count once.
+ */
+export class Projector {
+  private readonly projections: readonly Projection[];
+  private readonly batchSize: number;
+  private running = false;
+  private loop?: Promise<void>;
+  private reached = 0;
+  private stale = true;
+  private reason?: string = 'the views are catching up with the log';
+  private readonly listeners = new Set<(change: ViewChange) => void>();
+  private readonly enders = new Set<() => void>();
+  private readonly waiters = new Set<Waiter>();
+  /** Ends the current live phase or backoff early. */
+  private interrupt?: (error?: Error) => void;
+  private unwatch?: () => void;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly views: ViewStore,
+    private readonly options: ProjectorOptions = {},
+  ) {
+    this.projections = options.projections ?? allProjections;
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unwatch = this.views.watch((state) =>
+      this.interrupt?.(state === 'down' ? new ViewsUnavailableError(this.views.where) : undefined),
+    );
+    this.loop = this.run();
+  }
+
+  /** Stops applying and ends every change iterator; the views keep what was applied. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unwatch?.();
+    this.interrupt?.();
+    await this.loop;
+    for (const end of this.enders) end();
+  }
+
+  /** The checkpoints this projector keeps. */
+  get projectionNames(): string[] {
+    return projectionNames(this.projections);
+  }
+
+  status(): ProjectorStatus {
+    return { position: this.reached, stale: this.stale, reason: this.stale ? this.reason : undefined };
+  }
+
+  /** Resolves true once every projection has reached `position`, false after `timeoutMs`. */
+  waitFor(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.reached >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const waiter: Waiter = { position, resolve: (reached) => settle(reached) };
+      const settle = (reached: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve(reached);
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Calls `listener` after each applied batch; returns the function that removes it. */
+  onChange(listener: (change: ViewChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** How many listeners and iterators are attached; each removes itself when it ends. */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /**
+   * The changes from now on, for `for await`. Leaving the loop (break, return, throw) or an abort
+   * of `signal` removes the listener; the iterator ends when the projector stops.
+   */
+  changes(signal?: AbortSignal): AsyncIterableIterator<ViewChange> {
+    const queued: ViewChange[] = [];
+    let next: ((result: IteratorResult<ViewChange>) => void) | undefined;
+    let ended = false;
+    const off = this.onChange((change) => {
+      if (next) {
+        const deliver = next;
+        next = undefined;
+        deliver({ value: change, done: false });
+      } else queued.push(change);
+    });
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      off();
+      this.enders.delete(end);
+      signal?.removeEventListener('abort', end);
+      queued.length = 0;
+      next?.({ value: undefined, done: true });
+      next = undefined;
+    };
+    this.enders.add(end);
+    signal?.addEventListener('abort', end, { once: true });
+    if (signal?.aborted) end();
+    const finished = (): IteratorResult<ViewChange> => ({ value: undefined, done: true });
+    return {
+      next: () => {
+        const change = queued.shift();
+        if (change !== undefined) return Promise.resolve({ value: change, done: false });
+        if (ended) return Promise.resolve(finished());
+        return new Promise((resolve) => (next = resolve));
+      },
+      return: async () => {
+        end();
+        return finished();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private async run(): Promise<void> {
+    const minDelay = this.options.minRetryMs ?? 100;
+    const maxDelay = this.options.maxRetryMs ?? 5000;
+    let delay = minDelay;
+    while (this.running) {
+      try {
+        const checkpoints = await catchUp(this.store, this.views, {
+          projections: this.projections,
+          batchSize: this.batchSize,
+          // Caught up before the waiters hear of it, so a console reading its write sees fresh views.
+          onApplied: (batch, atEnd) => {
+            if (atEnd) this.stale = false;
+            this.applied(batch);
+          },
+          stopped: () => !this.running,
+        });
+        if (!this.running) break;
+        this.advance(lowest(checkpoints));
+        this.stale = false;
+        delay = minDelay;
+        await this.follow(checkpoints);
+      } catch (error) {
+        if (!this.running) break;
+        const fault = error instanceof Error ? error : new Error(String(error));
+        this.stale = true;
+        this.reason = fault.message;
+        this.options.onFault?.(fault);
+        if (fault instanceof ViewsMovedError) {
+          this.reached = Math.min(this.reached, fault.checkpoint);
+          continue;
+        }
+        await this.pause(delay);
+        delay = Math.min(delay * 2, maxDelay);
+      }
+    }
+  }
+
+  /** Follows the subscription from `checkpoints` until stopped (resolves) or a fault (rejects). */
+  private follow(checkpoints: Checkpoints): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let known = checkpoints;
+      let pending: RecordedEvent[] = [];
+      let chain = Promise.resolve();
+      let scheduled = false;
+      let over = false;
+      let subscription: Subscription | undefined;
+      const finish = (error?: Error): void => {
+        if (over) return;
+        over = true;
+        this.interrupt = undefined;
+        const closed = subscription ? subscription.close() : Promise.resolve();
+        void closed.finally(() => (error ? reject(error) : resolve()));
+      };
+      const flush = (): Promise<void> => {
+        if (over || pending.length === 0) return chain;
+        const batch = pending;
+        pending = [];
+        chain = chain
+          .then(async () => {
+            if (over) return;
+            const result = await applyRecorded(this.views, this.projections, batch, known);
+            if (!result.applied) throw new ViewsMovedError(lowest(result.checkpoints));
+            known = result.batch.after;
+            this.applied(result.batch);
+            if (result.unreadable) throw result.unreadable;
+          })
+          .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+        return chain;
+      };
+      this.interrupt = (error) => finish(error);
+      subscription = this.store.subscribe({
+        after: lowest(checkpoints),
+        onEvent: async (event) => {
+          if (over) return;
+          pending.push(event);
+          // Waiting here holds the subscription back while a full batch is written.
+          if (pending.length >= this.batchSize) return flush();
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(() => {
+              scheduled = false;
+              void flush();
+            });
+          }
+        },
+        onError: (error) => finish(error),
+      });
+    });
+  }
+
+  private applied(batch: AppliedBatch): void {
+    const audit: AuditEntry[] = [];
+    const devices = new Set<string>();
+    // Only what each projection applied now: an event it had seen before was not a change.
+    const auditFrom = batch.before[auditProjection.name] ?? Infinity;
+    const devicesFrom = batch.before[deviceProjection.name] ?? Infinity;
+    for (const e of batch.events) {
+      const { position } = e.recorded;
+      if (position > auditFrom) audit.push(auditEntryOf(e));
+      const serial = position > devicesFrom ? changedDevice(e) : undefined;
+      if (serial !== undefined) devices.add(serial);
+    }
+    const position = lowest(batch.after);
+    this.advance(position);
+    const change: ViewChange = { position, audit, devices: [...devices] };
+    for (const listener of this.listeners) listener(change);
+  }
+
+  private advance(position: number): void {
+    this.reached = position;
+    for (const waiter of this.waiters) if (position >= waiter.position) waiter.resolve(true);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.interrupt = () => {
+        this.interrupt = undefined;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { ViewsUnavailableError } from '../../application/ports/view-store';
+import { ReadModels } from '../../application/ports/read-models';
+import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
+import { RedisViewStore } from '../../infrastructure/read-models/redis-view-store';
+import { Projector } from '../../read-models/projector';
+import { createReadModels } from '../../read-models/read-models';
+import { platform, Platform } from './support/platform';
+import { ScratchRedis, testNamespace } from './support/redis';
+import { cleanReplay, contentOf, eventually } from './support/replay';
+
+// A redis-server of this file's own, killed and restarted empty (no persistence) under a running projector.
+
+describe('when Redis goes away under the projector', () => {
+  let redis: ScratchRedis;
+  let store: InMemoryEventStore;
+  let p: Platform;
+  let views: RedisViewStore;
+  let projector: Projector;
+  let models: ReadModels;
+  const faults: string[] = [];
+
+  const head = async (): Promise<number> => (await store.readAll()).pop()?.position ?? 0;
+
+  beforeAll(async () => {
+    redis = await ScratchRedis.start();
+    store = new InMemoryEventStore();
+    p = platform(store);
+    await p.registerCharger('kiosk-1');
+    await p.ingest('bb84', 'block-1', 8_192);
+    await p.activeDevice('UKEY-000001', 'grid-east', 'user-1');
+    views = RedisViewStore.open(redis.url, testNamespace('outage'));
+    projector = new Projector(store, views, { minRetryMs: 20, maxRetryMs: 250, onFault: (e) => faults.push(e.message) });
+    models = createReadModels(views, projector);
+    projector.start();
+    expect(await projector.waitFor(await head(), 10_000)).toBe(true);
+  });
+
+  afterAll(async () => {
+    await projector.stop();
+    await views.close();
+    await store.close();
+    await redis.kill();
+  });
+
+  it('reports stale and refuses queries with a clear error while Redis is down', async () => {
+    await redis.kill();
+    await eventually(async () => (await models.status()).stale);
+    expect(await models.status()).toMatchObject({ stale: true, reason: expect.stringMatching(/unavailable \(stale\)/) });
+    await expect(models.device('UKEY-000001')).rejects.toThrow(ViewsUnavailableError);
+    await expect(models.audit({}, {})).rejects.toThrow(/read models are unavailable \(stale\).*retry shortly/);
+    expect(faults.length).toBeGreaterThan(0);
+  });
+
+  it('keeps the events appended meanwhile, and once Redis is back (empty) rebuilds and catches up', async () => {
+    await p.activeDevice('UKEY-000002', 'grid-east', 'user-2');
+    await p.charge('c-1', 'UKEY-000001', 'kiosk-1', 'bb84', 2_048);
+    expect(await projector.waitFor(await head(), 300)).toBe(false);
+    await redis.restart();
+    expect(await projector.waitFor(await head(), 15_000)).toBe(true);
+    await eventually(async () => !(await models.status()).stale);
+    expect(await models.status()).toEqual({ position: await head(), stale: false });
+    expect(await models.deviceBalance('UKEY-000001')).toMatchObject({ charged: 2_048 });
+    expect(await contentOf(views)).toEqual(await cleanReplay(store));
+  });
+
+  it('notices a restart that lost the views even when no event arrives, and rebuilds them', async () => {
+    await redis.kill();
+    await redis.restart();
+    await eventually(async () => (await views.ready(100)) && Object.keys(await contentOf(views)).length > 0, 15_000);
+    await eventually(async () => !(await models.status()).stale);
+    expect(await contentOf(views)).toEqual(await cleanReplay(store));
+  });
+});
+
+describe('when Redis is down as the projector starts', () => {
+  it('serves nothing, says stale, and catches up once Redis comes', async () => {
+    const redis = await ScratchRedis.start();
+    await redis.kill();
+    const store = new InMemoryEventStore();
+    const p = platform(store);
+    await p.activeDevice('UKEY-000003', 'grid-west', 'user-3');
+    const views = RedisViewStore.open(redis.url, testNamespace('cold-start'));
+    const projector = new Projector(store, views, { minRetryMs: 20, maxRetryMs: 250 });
+    const models = createReadModels(views, projector);
+    try {
+      expect(await views.ready(200)).toBe(false);
+      projector.start();
+      expect(await models.status()).toMatchObject({ stale: true });
+      await expect(models.devices({}, {})).rejects.toThrow(ViewsUnavailableError);
+      await redis.restart();
+      const head = (await store.readAll()).pop()!.position;
+      expect(await projector.waitFor(head, 15_000)).toBe(true);
+      expect((await models.device('UKEY-000003'))?.status).toBe('ACTIVE');
+      expect(await models.status()).toEqual({ position: head, stale: false });
+    } finally {
+      await projector.stop();
+      await views.close();
+      await store.close();
+      await redis.kill();
+    }
+  });
+});
