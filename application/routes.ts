@@ -4,6 +4,7 @@ import { chargerAggregate } from '../domain/charger';
 import { initialChargerState } from '../domain/charger/state';
 import { deviceAggregate, initialDeviceState } from '../domain/device';
 import { keyPoolAggregate } from '../domain/keypool';
+import { principalAggregate } from '../domain/principal';
 import { Load, Route } from './command-bus';
 import { CommandError } from './errors';
 
@@ -33,5 +34,6 @@ export const commandRoutes = [
   { aggregate: deviceAggregate },
   { aggregate: chargerAggregate },
   { aggregate: keyPoolAggregate },
+  { aggregate: principalAggregate },
   { aggregate: chargeAggregate, decisionState: chargeDecisionState } satisfies Route<ChargeState, ChargeCommand, ChargeEvent, ChargeDecisionState>,
 ] as const;

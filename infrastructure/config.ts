@@ -8,10 +8,21 @@ export type EventStoreConfig =
   | { readonly kind: 'postgres'; readonly url: string; readonly schema: string }
   | { readonly kind: 'eventstoredb'; readonly url: string };
 
+export type ReadModelsConfig =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'redis'; readonly url: string; readonly namespace: string };
+
 export interface Config {
   readonly eventStore: EventStoreConfig;
+  readonly readModels: ReadModelsConfig;
   /** Where embedded data lives (the SQLite file's folder by default). */
   readonly dataDir: string;
+  /** The master key file, created on first start unless masterKey is given. */
+  readonly masterKeyFile: string;
+  /** Base64 of 32 bytes, from QKMP_MASTER_KEY: for hosts that inject secrets through the environment. */
+  readonly masterKey?: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly production: boolean;
 }
 
 export class ConfigError extends Error {
@@ -39,6 +50,19 @@ export const parseEventStore = (value: string, schema: string): EventStoreConfig
   throw new ConfigError('QKMP_EVENT_STORE', STORE_FORMS);
 };
 
+export const parseReadModels = (value: string, namespace: string): ReadModelsConfig => {
+  if (value === 'memory') return { kind: 'memory' };
+  if (/^rediss?:\/\//.test(value)) return { kind: 'redis', url: value, namespace };
+  throw new ConfigError('QKMP_READ_MODELS', 'must be memory or redis://host:port (rediss:// for TLS)');
+};
+
+export const parseListen = (value: string): Config['listen'] => {
+  const match = /^(?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) throw new ConfigError('QKMP_LISTEN', 'must be PORT or HOST:PORT, for example 127.0.0.1:4000');
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+};
+
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const dataDir = path.resolve(env.QKMP_DATA_DIR ?? './data');
   const schema = env.QKMP_PG_SCHEMA ?? 'qkmp';
@@ -46,8 +70,27 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     throw new ConfigError('QKMP_PG_SCHEMA', 'must be a lowercase SQL identifier (letters, digits, _)');
   }
   const eventStore = parseEventStore(env.QKMP_EVENT_STORE ?? `sqlite:${path.join(dataDir, 'qkmp.db')}`, schema);
-  return { eventStore, dataDir };
+  const readModels = parseReadModels(env.QKMP_READ_MODELS ?? 'memory', env.QKMP_VIEWS_NAMESPACE ?? 'qkmp:views:');
+  return {
+    eventStore,
+    readModels,
+    dataDir,
+    masterKeyFile: path.resolve(env.QKMP_MASTER_KEY_FILE ?? path.join(dataDir, 'master.key')),
+    ...(env.QKMP_MASTER_KEY !== undefined && { masterKey: env.QKMP_MASTER_KEY }),
+    listen: parseListen(env.QKMP_LISTEN ?? '127.0.0.1:4000'),
+    production: env.NODE_ENV === 'production',
+  };
 };
+
+const withoutPassword = (address: string): string => {
+  const url = new URL(address);
+  url.password = '';
+  return url.toString();
+};
+
+/** The read models' address without credentials, fit for a log line. */
+export const describeReadModels = (config: ReadModelsConfig): string =>
+  config.kind === 'memory' ? 'in memory (rebuilt from the log at every start)' : `Redis ${withoutPassword(config.url)} under ${config.namespace}`;
 
 /** The store's address without credentials, fit for a log line. */
 export const describeEventStore = (config: EventStoreConfig): string => {
@@ -57,10 +100,7 @@ export const describeEventStore = (config: EventStoreConfig): string => {
     case 'sqlite':
       return `SQLite file ${config.file}`;
     case 'postgres':
-    case 'eventstoredb': {
-      const url = new URL(config.url);
-      url.password = '';
-      return `${config.kind === 'postgres' ? 'PostgreSQL' : 'EventStoreDB'} ${url.toString()}${config.kind === 'postgres' ? ` schema ${config.schema}` : ''}`;
-    }
+    case 'eventstoredb':
+      return `${config.kind === 'postgres' ? 'PostgreSQL' : 'EventStoreDB'} ${withoutPassword(config.url)}${config.kind === 'postgres' ? ` schema ${config.schema}` : ''}`;
   }
 };

@@ -3,6 +3,7 @@ import * as E from 'fp-ts/Either';
 import { CommandBus } from '../../application/command-bus';
 import { RecordedEvent } from '../../application/ports/event-store';
 import { commandRoutes } from '../../application/routes';
+import { chargeAggregate } from '../../domain/charge';
 import { keyPoolAggregate, poolBalance } from '../../domain/keypool';
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 
@@ -88,7 +89,7 @@ const world = () => {
   // What the charging process does: a range is reserved and issued to the device before its bytes
   // leave for the charger, and a failed charge's ranges are destroyed.
   const deliver = async (id: string, length: number) => {
-    const charge = await bus.load(commandRoutes[3].aggregate, id);
+    const charge = await bus.load(chargeAggregate, id);
     if (E.isLeft(charge) || charge.right.state.status === 'NONE') return;
     const state = charge.right.state;
     // Mostly what the charge still needs, sometimes more, so over-delivery is tried too.

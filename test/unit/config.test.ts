@@ -36,6 +36,33 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ QKMP_PG_SCHEMA: 'x; drop table' })).toThrow(/QKMP_PG_SCHEMA: must be a lowercase SQL identifier/);
   });
 
+  it('keeps read models in memory unless QKMP_READ_MODELS names a Redis', () => {
+    expect(loadConfig({}).readModels).toEqual({ kind: 'memory' });
+    expect(loadConfig({ QKMP_READ_MODELS: 'redis://127.0.0.1:6379' }).readModels).toEqual({
+      kind: 'redis',
+      url: 'redis://127.0.0.1:6379',
+      namespace: 'qkmp:views:',
+    });
+    expect(() => loadConfig({ QKMP_READ_MODELS: 'mongo://x' })).toThrow(/^QKMP_READ_MODELS: must be memory or redis:\/\//);
+  });
+
+  it.each([
+    ['4000', { host: '127.0.0.1', port: 4000 }],
+    ['0.0.0.0:8080', { host: '0.0.0.0', port: 8080 }],
+    ['[::1]:4000', { host: '::1', port: 4000 }],
+  ])('reads QKMP_LISTEN=%s', (value, expected) => {
+    expect(loadConfig({ QKMP_LISTEN: value }).listen).toEqual(expected);
+  });
+
+  it('refuses a listen address that is not PORT or HOST:PORT', () => {
+    expect(() => loadConfig({ QKMP_LISTEN: 'localhost:99999' })).toThrow(/QKMP_LISTEN: must be PORT or HOST:PORT/);
+  });
+
+  it('keeps the master key beside the data unless told otherwise', () => {
+    expect(loadConfig({ QKMP_DATA_DIR: '/srv/qkmp' }).masterKeyFile).toBe('/srv/qkmp/master.key');
+    expect(loadConfig({ QKMP_MASTER_KEY_FILE: '/etc/qkmp/key' }).masterKeyFile).toBe('/etc/qkmp/key');
+  });
+
   it('never prints a password when describing the store', () => {
     const config = loadConfig({ QKMP_EVENT_STORE: 'postgres://qkmp:s3cret@db.example:5432/qkmp' });
     const text = describeEventStore(config.eventStore);

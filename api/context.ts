@@ -1,0 +1,39 @@
+import type { AccessControl, Principal } from '../application/access/access-control';
+import type { CommandBus } from '../application/command-bus';
+import type { EventStore } from '../application/ports/event-store';
+import type { ReadModels } from '../application/ports/read-models';
+import type { Projector } from '../read-models/projector';
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly checked: number;
+  readonly firstBadPosition: number | null;
+  readonly reason: string | null;
+}
+
+/** What the API needs from the rest of the platform; it creates none of it. */
+export interface ApiDeps {
+  readonly bus: Pick<CommandBus, 'execute'>;
+  readonly readModels: ReadModels;
+  readonly access: Pick<AccessControl, 'authenticate' | 'authorizeCommand' | 'authorizeQuery'>;
+  /** For deviceHistory, which replays the device's own stream. */
+  readonly store: Pick<EventStore, 'readStream'>;
+  /** What each batch the projector applied changed: feeds the subscriptions. */
+  readonly changes: Pick<Projector, 'onChange'>;
+  readonly auditVerify: () => Promise<AuditVerification>;
+}
+
+/** Per request (HTTP) or per subscription (WebSocket). */
+export interface ApiContext {
+  /** Null for a request without a token; a bad token never gets this far. */
+  readonly principal: Principal | null;
+}
+
+/** What every resolver module is built from. */
+export interface ResolverEnv {
+  readonly deps: ApiDeps;
+  /** Bound on how long a query with consistentWith waits for the views. */
+  readonly consistencyTimeoutMs: number;
+  /** Items a subscriber may fall behind by before its subscription ends. */
+  readonly maxQueuedPerSubscription: number;
+}

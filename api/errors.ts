@@ -1,0 +1,87 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
+import { CommandError } from '../application/errors';
+import { describeError, Log } from './log';
+
+/** The platform's codes: a client reads them with their message and acts on them. */
+const PLATFORM_CODES = [
+  'INVALID_INPUT',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'INVALID_STATE',
+  'INSUFFICIENT_KEY',
+  'CONFLICT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'STORE_UNAVAILABLE',
+  'VIEWS_STALE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'TOO_MANY_SUBSCRIPTIONS',
+  'SUBSCRIBER_TOO_SLOW',
+] as const;
+
+/** graphql's and Apollo's request errors, which keep their own codes. */
+const REQUEST_CODES = [
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+] as const;
+
+export type ClientErrorCode = (typeof PLATFORM_CODES)[number] | 'BAD_REQUEST';
+
+const CLIENT_CODES: ReadonlySet<string> = new Set<string>([...PLATFORM_CODES, ...REQUEST_CODES]);
+
+export const clientError = (
+  code: ClientErrorCode,
+  message: string,
+  extensions: Readonly<Record<string, unknown>> = {},
+): GraphQLError => new GraphQLError(message, { extensions: { ...extensions, code } });
+
+/** Codec issues name command fields as `data.<field>`; a console knows them as fields of its input object. */
+const inputField = (field: string): string => field.replace(/^data\./, '');
+
+/**
+ * A refused command as a GraphQL error that keeps the code, the advice and what the console needs
+ * to act on it. Events the store holds but this build cannot read are a fault of the platform, not
+ * of the request: they are thrown as plain errors, so they are logged and masked.
+ */
+export const commandFailure = (
+  error: CommandError,
+  presentState: (state: unknown) => unknown = (state) => state,
+): GraphQLError => {
+  if (error.code === 'UNKNOWN_EVENT_TYPE' || error.code === 'MALFORMED_EVENT') throw new Error(error.message);
+  return clientError(error.code, error.message, {
+    ...(error.issues && { issues: error.issues.map((issue) => ({ field: inputField(issue.field), rule: issue.rule })) }),
+    ...(error.details && { details: error.details }),
+    ...('currentState' in error && error.currentState !== undefined && { currentState: presentState(error.currentState) }),
+  });
+};
+
+const GENERIC: GraphQLFormattedError['message'] =
+  'Internal server error: the platform logged the details; retry later, and report it if it persists';
+
+/**
+ * Passes errors meant for clients and replaces anything else (a bug, a driver error, a broken
+ * invariant) by a generic one, logging the original server-side. Used by Apollo's formatError and
+ * by the WebSocket hooks, which Apollo does not cover.
+ */
+export const errorMasker =
+  (log: Log) =>
+  (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    if (original instanceof GraphQLError && typeof code === 'string' && CLIENT_CODES.has(code)) {
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    log('graphql.unexpected_error', {
+      path: formatted.path ?? null,
+      error: describeError(original),
+    });
+    const { path } = formatted;
+    return { message: GENERIC, ...(path && { path }), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };

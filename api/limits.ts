@@ -1,0 +1,33 @@
+/** Every bound the API enforces; tests set them low. */
+export interface Limits {
+  /** Selection depth of an operation (graphql-armor). */
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  /** graphql-armor's cost: 2 per object, 1 per scalar, growing with depth. */
+  readonly maxCost: number;
+  readonly maxDirectives: number;
+  /** Tokens in a document, checked by the parser before anything else. */
+  readonly maxTokens: number;
+  /** JSON request bodies and WebSocket messages. */
+  readonly maxBodyBytes: number;
+  /** Requests per principal (or per address without a token) in each window. */
+  readonly rateLimit: { readonly windowMs: number; readonly limit: number };
+  readonly maxSubscriptionsPerSocket: number;
+  /** Changes a subscriber may fall behind by before its subscription ends. */
+  readonly maxQueuedPerSubscription: number;
+  /** How long a query with consistentWith waits for the views. */
+  readonly consistencyTimeoutMs: number;
+}
+
+export const defaultLimits: Limits = {
+  maxDepth: 8,
+  maxAliases: 15,
+  maxCost: 5000,
+  maxDirectives: 20,
+  maxTokens: 2000,
+  maxBodyBytes: 64 * 1024,
+  rateLimit: { windowMs: 60_000, limit: 600 },
+  maxSubscriptionsPerSocket: 20,
+  maxQueuedPerSubscription: 1000,
+  consistencyTimeoutMs: 5000,
+};

@@ -1,0 +1,45 @@
+import { AuditEntry, AuditFilter } from '../../application/ports/read-models';
+import { ApiContext, ResolverEnv } from '../context';
+import { allowed } from './access';
+import { live } from './live';
+import { pageOf, PageArgs, present, query } from './queries';
+
+interface StatsArgs {
+  readonly from?: string | null;
+  readonly to?: string | null;
+  readonly top?: number | null;
+}
+
+type FeedFilter = Pick<AuditFilter, 'target' | 'actorId' | 'action' | 'outcome'>;
+
+const matches = (filter: FeedFilter) => (entry: AuditEntry): boolean =>
+  (Object.keys(filter) as (keyof FeedFilter)[]).every((field) => entry[field] === filter[field]);
+
+export const auditResolvers = (env: ResolverEnv) => {
+  const { deps } = env;
+  return {
+    Query: {
+      audit: query(env, 'audit', (args: PageArgs & { filter?: AuditFilter | null }) =>
+        deps.readModels.audit(present(args.filter), pageOf(args)),
+      ),
+      auditStats: query(env, 'auditStats', ({ from, to, top }: StatsArgs) =>
+        deps.readModels.auditStats(present({ from, to }), top ?? undefined),
+      ),
+      auditVerify: query(env, 'auditVerify', () => deps.auditVerify()),
+    },
+    Subscription: {
+      auditFeed: {
+        // Authorized as the audit query: the feed shows the same entries as they are recorded.
+        subscribe: async (_parent: unknown, args: { filter?: FeedFilter | null }, { principal }: ApiContext) => {
+          await allowed(deps.access.authorizeQuery(principal, 'audit'));
+          return live<AuditEntry>(
+            (push) => deps.changes.onChange((change) => change.audit.forEach(push)),
+            matches(present(args.filter)),
+            env.maxQueuedPerSubscription,
+          );
+        },
+        resolve: (entry: unknown) => entry,
+      },
+    },
+  };
+};

@@ -1,0 +1,46 @@
+import * as E from 'fp-ts/Either';
+import { MessageCodecs } from '../../domain/shared/codec';
+import { ApiContext, ResolverEnv } from '../context';
+import { commandFailure } from '../errors';
+import { allowed } from './access';
+
+/** A mutation's input: the command's data plus the envelope fields a console chooses. */
+type CommandInput = { readonly commandId: string; readonly expectedRevision?: number | null } & Record<string, unknown>;
+
+/**
+ * Shows a CONFLICT's current state in a form fit for a console; the aggregate's state by default.
+ * `any`: the bus reports the state of whichever aggregate the command addressed.
+ */
+export type PresentState = (state: any, data: Readonly<Record<string, unknown>>) => unknown;
+
+export const mutationName = (commandType: string): string => commandType[0].toLowerCase() + commandType.slice(1);
+
+/**
+ * One mutation per command type of an aggregate, named after it (InitializeDevice -> initializeDevice):
+ * authorize, then hand the command to the bus as the principal.
+ */
+export const commandMutations = (
+  { deps }: ResolverEnv,
+  codecs: MessageCodecs,
+  presentState: PresentState = (state) => state,
+) =>
+  Object.fromEntries(
+    Object.keys(codecs).map((type) => [
+      mutationName(type),
+      async (_parent: unknown, { input }: { input: CommandInput }, { principal }: ApiContext) => {
+        const { commandId, expectedRevision, ...data } = input;
+        const command = { type, data };
+        await allowed(deps.access.authorizeCommand(principal, command));
+        // AccessControl grants no command to a request without a principal; reaching here without one is a bug.
+        if (principal === null) throw new Error(`${type} was authorized without a principal`);
+        const envelope = {
+          commandId,
+          actor: { id: principal.id, role: principal.role },
+          ...(expectedRevision != null && { expectedRevision }),
+        };
+        const result = await deps.bus.execute(envelope, command);
+        if (E.isLeft(result)) throw commandFailure(result.left, (state) => presentState(state, data));
+        return result.right;
+      },
+    ]),
+  );

@@ -1,0 +1,77 @@
+import * as t from 'io-ts';
+import type { QueryOperation } from '../../application/access/policy';
+import { PageRequest } from '../../application/ports/read-models';
+import { ViewsUnavailableError } from '../../application/ports/view-store';
+import { InvalidQueryError } from '../../read-models/errors';
+import { ApiContext, ResolverEnv } from '../context';
+import { clientError } from '../errors';
+import { allowed } from './access';
+
+interface Consistent {
+  readonly consistentWith?: number | null;
+}
+
+/** Waits, bounded, until the views have applied the log up to `position`, so a console reads its own writes. */
+const reachViews = async ({ deps, consistencyTimeoutMs }: ResolverEnv, position: number): Promise<void> => {
+  if (await deps.readModels.waitFor(position, consistencyTimeoutMs)) return;
+  const { position: reached } = await deps.readModels.status();
+  throw clientError(
+    'VIEWS_STALE',
+    `the views reached log position ${reached}, not ${position}, within ${consistencyTimeoutMs} ms; ` +
+      'retry shortly, or read without consistentWith to accept an older answer',
+    { position: reached, wanted: position },
+  );
+};
+
+/**
+ * Views that cannot be read answer VIEWS_STALE rather than a guess; a page or filter they refuse
+ * answers INVALID_INPUT naming the argument.
+ */
+export const fromViews = async <R>(read: () => Promise<R>): Promise<R> => {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof ViewsUnavailableError) throw clientError('VIEWS_STALE', error.message);
+    if (error instanceof InvalidQueryError) throw clientError('INVALID_INPUT', error.message, { issues: error.issues });
+    throw error;
+  }
+};
+
+/**
+ * A query resolver: authorize the operation (with the id it reads, when it has one), wait for the
+ * views if asked, then read.
+ */
+export const query =
+  <A extends object, R>(
+    env: ResolverEnv,
+    operation: QueryOperation,
+    read: (args: A) => Promise<R>,
+    target?: (args: A) => string,
+  ) =>
+  async (_parent: unknown, args: A & Consistent, { principal }: ApiContext): Promise<R> => {
+    await allowed(env.deps.access.authorizeQuery(principal, operation, target?.(args)));
+    return fromViews(async () => {
+      if (args.consistentWith != null) await reachViews(env, args.consistentWith);
+      return read(args);
+    });
+  };
+
+/** Checks an argument the schema types only as a string against the domain's rule for it. */
+export const checked = <A>(codec: t.Type<A, A, unknown>, name: string, value: unknown): A => {
+  if (codec.is(value)) return value;
+  const rule = `must be ${codec.name}`;
+  throw clientError('INVALID_INPUT', `${name}: ${rule}`, { issues: [{ field: name, rule }] });
+};
+
+type Present<T> = { [K in keyof T]?: NonNullable<T[K]> };
+
+/** GraphQL passes an explicit null for an optional field a client set to null; the views expect it absent. */
+export const present = <T extends object>(input: T | null | undefined): Present<T> =>
+  Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value != null)) as Present<T>;
+
+export interface PageArgs {
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export const pageOf = ({ first, after }: PageArgs): PageRequest => present({ first, after });

@@ -1,0 +1,53 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+
+// Scalars that reject a bad value at the GraphQL layer, so a console gets graphql's own
+// BAD_USER_INPUT with the reason before any resolver runs.
+
+const invalid = (scalar: string, rule: string): GraphQLError =>
+  new GraphQLError(`${scalar} must be ${rule}`, { extensions: { code: 'BAD_USER_INPUT' } });
+
+const toSafeInt = (value: unknown): number => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw invalid('SafeInt', 'a whole number from -(2^53 - 1) to 2^53 - 1');
+  }
+  return value;
+};
+
+/** Stream positions, byte offsets and byte counts outgrow GraphQL's 32-bit Int on a long-lived platform. */
+export const SafeInt = new GraphQLScalarType<number, number>({
+  name: 'SafeInt',
+  description: 'A whole number up to 2^53 - 1, sent as a JSON number.',
+  serialize: toSafeInt,
+  parseValue: toSafeInt,
+  parseLiteral: (node) => {
+    if (node.kind !== Kind.INT) throw invalid('SafeInt', 'a whole number');
+    return toSafeInt(Number(node.value));
+  },
+});
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+const toDateTime = (value: unknown): string => {
+  if (typeof value !== 'string' || !ISO_TIME.test(value) || Number.isNaN(Date.parse(value))) {
+    throw invalid('DateTime', 'an ISO-8601 time with a zone, e.g. 2026-01-31T12:00:00Z');
+  }
+  return value;
+};
+
+export const DateTime = new GraphQLScalarType<string, string>({
+  name: 'DateTime',
+  description: 'An ISO-8601 time with a zone, e.g. 2026-01-31T12:00:00.000Z.',
+  serialize: toDateTime,
+  parseValue: toDateTime,
+  parseLiteral: (node) => {
+    if (node.kind !== Kind.STRING) throw invalid('DateTime', 'a string');
+    return toDateTime(node.value);
+  },
+});
+
+/** Event data: small, secret-free objects the domain's codecs already checked; only ever sent, never received. */
+export const JSONScalar = new GraphQLScalarType<unknown, unknown>({
+  name: 'JSON',
+  description: 'Any JSON value.',
+  serialize: (value) => value,
+});

@@ -1,0 +1,83 @@
+export const auditTypeDefs = /* GraphQL */ `
+  enum AuditOutcome { SUCCESS REFUSED FAILED }
+
+  type AuditEntry {
+    position: SafeInt!
+    eventId: String!
+    streamId: String!
+    revision: Int!
+    "The event type, e.g. DeviceFrozen, ChargeFailed, AccessDenied."
+    action: String!
+    "What the action was about: device:<serial>, charger:<id>, keypool:<source>, charge:<id>, ..."
+    target: String!
+    actorId: String!
+    actorRole: String!
+    outcome: AuditOutcome!
+    "Why a refused or failed attempt did not succeed; null for successes."
+    reason: String
+    at: DateTime!
+    commandId: String!
+    correlationId: String!
+  }
+
+  input AuditFilter {
+    target: String
+    actorId: String
+    action: String
+    outcome: AuditOutcome
+    "Inclusive."
+    from: DateTime
+    "Exclusive."
+    to: DateTime
+  }
+
+  type AuditPage {
+    items: [AuditEntry!]!
+    total: Int!
+    endCursor: String
+  }
+
+  type CountBucket {
+    "Start of the hour or day."
+    bucket: DateTime!
+    action: String!
+    count: Int!
+  }
+  type ActionCount { action: String!, count: Int! }
+  type ActorCount { actorId: String!, count: Int! }
+
+  type AuditStats {
+    perHour: [CountBucket!]!
+    perDay: [CountBucket!]!
+    total: Int!
+    failures: Int!
+    failuresByAction: [ActionCount!]!
+    topActors: [ActorCount!]!
+  }
+
+  "The result of checking the audit chain over the whole log."
+  type AuditVerification {
+    ok: Boolean!
+    checked: SafeInt!
+    firstBadPosition: SafeInt
+    reason: String
+  }
+
+  input AuditFeedFilter {
+    target: String
+    actorId: String
+    action: String
+    outcome: AuditOutcome
+  }
+
+  extend type Query {
+    audit(filter: AuditFilter, first: Int, after: String, consistentWith: SafeInt): AuditPage!
+    auditStats(from: DateTime, to: DateTime, top: Int, consistentWith: SafeInt): AuditStats!
+    auditVerify: AuditVerification!
+  }
+
+  extend type Subscription {
+    "Audit entries as the views record them, from now on."
+    auditFeed(filter: AuditFeedFilter): AuditEntry!
+  }
+`;

@@ -1,0 +1,72 @@
+import { AccessControl } from '../application/access';
+import { CommandBus } from '../application/command-bus';
+import { EventStore } from '../application/ports/event-store';
+import { ReadModels } from '../application/ports/read-models';
+import { ViewStore } from '../application/ports/view-store';
+import { commandRoutes } from '../application/routes';
+import { createReadModels } from '../read-models/read-models';
+import { Projector } from '../read-models/projector';
+import { Config } from './config';
+import { openEventStore } from './event-store/open';
+import { MasterKey } from './keys/master-key';
+import { MemoryViewStore } from './read-models/memory-view-store';
+import { RedisViewStore } from './read-models/redis-view-store';
+
+/** The write side: what every command-line tool needs. */
+export interface Core {
+  readonly config: Config;
+  readonly masterKey: MasterKey;
+  /** True when this start created the master key file. */
+  readonly masterKeyCreated: boolean;
+  readonly store: EventStore;
+  readonly bus: CommandBus;
+  close(): Promise<void>;
+}
+
+/** The whole platform behind the API: the core, views kept by a projector, and access control. */
+export interface Platform extends Core {
+  readonly views: ViewStore;
+  readonly projector: Projector;
+  readonly readModels: ReadModels;
+  readonly access: AccessControl;
+}
+
+export const openCore = (config: Config): Core => {
+  const { key, created } = MasterKey.load(config.masterKeyFile, config.masterKey);
+  const store = openEventStore(config.eventStore);
+  const bus = new CommandBus(store, commandRoutes);
+  return { config, masterKey: key, masterKeyCreated: created, store, bus, close: () => store.close() };
+};
+
+export const openViews = (config: Config): ViewStore =>
+  config.readModels.kind === 'memory'
+    ? new MemoryViewStore()
+    : RedisViewStore.open(config.readModels.url, config.readModels.namespace);
+
+/** Opens everything and starts the projector; `onFault` hears of view-store faults the projector retries. */
+export const openPlatform = async (config: Config, onFault?: (error: Error) => void): Promise<Platform> => {
+  const core = openCore(config);
+  const views = openViews(config);
+  const projector = new Projector(core.store, views, { onFault });
+  try {
+    const access = await AccessControl.open(core.store, core.bus.load);
+    projector.start();
+    return {
+      ...core,
+      views,
+      projector,
+      readModels: createReadModels(views, projector),
+      access,
+      close: async () => {
+        await projector.stop();
+        await access.close();
+        await views.close();
+        await core.close();
+      },
+    };
+  } catch (error) {
+    await views.close();
+    await core.close();
+    throw error;
+  }
+};

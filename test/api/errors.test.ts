@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { CommandBus } from '../../application/command-bus';
+import { EventStore, StoreUnavailableError } from '../../application/ports/event-store';
+import { ViewsUnavailableError } from '../../application/ports/view-store';
+import { FINGERPRINT, mutationDocument } from './support/fixtures';
+import { codeOf, expectNoInternals } from './support/expectations';
+import { Platform, routes } from './support/platform';
+
+const FREEZE = mutationDocument('FreezeDevice');
+const LOST = mutationDocument('ReportDeviceLost');
+
+describe('errors a console can act on', () => {
+  let p: Platform;
+  let storeDown = false;
+  beforeAll(async () => {
+    // The API's bus writes through a store that can be switched off; set-up goes straight to the real one.
+    const downable = (store: EventStore): EventStore =>
+      Object.assign(Object.create(store) as EventStore, {
+        append: (...args: Parameters<EventStore['append']>) =>
+          storeDown ? Promise.reject(new StoreUnavailableError('test', new Error('ECONNREFUSED 10.9.8.7:5432'))) : store.append(...args),
+      });
+    p = await Platform.start({
+      override: (deps, store) => ({ ...deps, bus: new CommandBus(downable(store), routes) }),
+      limits: { consistencyTimeoutMs: 150 },
+    });
+  });
+  afterAll(() => p.close());
+
+  it('refuses malformed GraphQL with graphql\'s own code and HTTP 400', async () => {
+    const response = await p.gql('{ device(serial: ', {}, 'USER_ADMIN');
+    expect(response.status).toBe(400);
+    expect(codeOf(response)).toBe('GRAPHQL_PARSE_FAILED');
+    expectNoInternals(response);
+  });
+
+  it('refuses an unknown field without suggesting schema details', async () => {
+    const response = await p.gql('{ devic(serial: "UKEY-000001") { serial } }', {}, 'USER_ADMIN');
+    expect(response.status).toBe(400);
+    expect(codeOf(response)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(response.body.errors?.[0].message).not.toMatch(/Did you mean/);
+  });
+
+  it('refuses wrong types in variables and in literals before any resolver runs', async () => {
+    const before = await p.head();
+    const variables = await p.gql(mutationDocument('InitializeDevice'), { input: { commandId: randomUUID(), serial: 42 } }, 'SECURITY_ADMIN');
+    expect(variables.status).toBe(400);
+    expect(codeOf(variables)).toBe('BAD_USER_INPUT');
+    const literal = await p.gql('{ device(serial: 42) { serial } }', {}, 'USER_ADMIN');
+    expect(codeOf(literal)).toBe('GRAPHQL_VALIDATION_FAILED');
+    const position = await p.gql('query($at: SafeInt) { device(serial: "UKEY-000001", consistentWith: $at) { serial } }', { at: 1.5 }, 'USER_ADMIN');
+    expect(codeOf(position)).toBe('BAD_USER_INPUT');
+    expect(await p.head()).toBe(before);
+  });
+
+  it('names every field that breaks a domain rule, as the console knows it', async () => {
+    const response = await p.gql(
+      mutationDocument('InitializeDevice'),
+      { input: { commandId: 'short', serial: 'bad serial', kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: 'abc' } },
+      'SECURITY_ADMIN',
+    );
+    expect(codeOf(response)).toBe('INVALID_INPUT');
+    expect(response.body.errors?.[0].extensions?.issues).toEqual([{ field: 'commandId', rule: expect.stringMatching(/command id/) }]);
+    const second = await p.gql(
+      mutationDocument('InitializeDevice'),
+      { input: { commandId: randomUUID(), serial: 'bad serial', kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: 'abc' } },
+      'SECURITY_ADMIN',
+    );
+    expect(second.body.errors?.[0].extensions?.issues).toEqual([
+      { field: 'serial', rule: expect.stringMatching(/device serial number/) },
+      { field: 'credentialFingerprint', rule: expect.stringMatching(/SHA-256/) },
+    ]);
+    const query = await p.gql('{ device(serial: "bad serial") { serial } }', {}, 'USER_ADMIN');
+    expect(query.body.errors?.[0].extensions).toMatchObject({ code: 'INVALID_INPUT', issues: [{ field: 'serial' }] });
+  });
+
+  it('says a serial is unknown: NOT_FOUND for a command, null for a read', async () => {
+    const serial = p.newSerial();
+    const command = await p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'stolen' } }, 'USER_ADMIN');
+    expect(codeOf(command)).toBe('NOT_FOUND');
+    expect(command.body.errors?.[0].message).toMatch(new RegExp(`device ${serial} does not exist; initialize it first`));
+    const view = await p.gql('query($s: String!) { device(serial: $s) { serial } }', { s: serial }, 'USER_ADMIN');
+    expect(view.body).toEqual({ data: { device: null } });
+    const history = await p.gql('query($s: String!) { deviceHistory(serial: $s) { serial } }', { s: serial }, 'AUDITOR');
+    expect(history.body).toEqual({ data: { deviceHistory: null } });
+  });
+
+  it('refuses a command the state forbids with INVALID_STATE and what to do instead', async () => {
+    const serial = await p.device('DISTRIBUTED');
+    const response = await p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'stolen' } }, 'USER_ADMIN');
+    expect(codeOf(response)).toBe('INVALID_STATE');
+    expect(response.body.errors?.[0].message).toMatch(/while it is DISTRIBUTED; bind it to a user first/);
+    expect(response.body.errors?.[0].extensions?.details).toMatchObject({ state: 'DISTRIBUTED' });
+  });
+
+  it('refuses a command id reused for another command', async () => {
+    const serial = await p.device('ACTIVE');
+    const commandId = randomUUID();
+    expect(codeOf(await p.gql(FREEZE, { input: { commandId, serial, reason: 'audit' } }, 'USER_ADMIN'))).toBeUndefined();
+    const reused = await p.gql(LOST, { input: { commandId, serial, reason: 'lost' } }, 'USER_ADMIN');
+    expect(codeOf(reused)).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('lets one of two consoles win a race on one device; the other gets CONFLICT with the current state', async () => {
+    const serial = await p.device('ACTIVE');
+    const expectedRevision = 2;
+    const [a, b] = await Promise.all([
+      p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'suspicious', expectedRevision } }, 'USER_ADMIN'),
+      p.gql(LOST, { input: { commandId: randomUUID(), serial, reason: 'lost', expectedRevision } }, 'USER_ADMIN'),
+    ]);
+    const [winner, loser] = codeOf(a) === undefined ? [a, b] : [b, a];
+    expect(codeOf(winner)).toBeUndefined();
+    expect(codeOf(loser)).toBe('CONFLICT');
+    const winningStatus = winner.body.data?.freezeDevice ? 'FROZEN' : 'LOST';
+    expect(loser.body.errors?.[0].extensions).toMatchObject({
+      currentState: { status: winningStatus, serial },
+      details: { streamId: `device-${serial}`, expectedRevision: 2, revision: 3 },
+    });
+    expect(loser.body.errors?.[0].message).toMatch(/someone else changed it/);
+    expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
+  });
+
+  it('without expectedRevision, decides the loser of a race on the state it finds', async () => {
+    const serial = await p.device('ACTIVE');
+    const send = () => p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'suspicious' } }, 'USER_ADMIN');
+    const codes = (await Promise.all([send(), send()])).map(codeOf).sort();
+    expect(codes).toEqual(['INVALID_STATE', undefined]);
+  });
+
+  it('shows a key pool conflict as its balance and the range named, not every range', async () => {
+    const { sourceId, rangeId } = await p.range('ISSUED');
+    const response = await p.gql(
+      mutationDocument('FreezeKeyRange'),
+      { input: { commandId: randomUUID(), sourceId, rangeId, reason: 'audit', expectedRevision: 0 } },
+      'SECURITY_ADMIN',
+    );
+    expect(response.body.errors?.[0].extensions?.currentState).toEqual({
+      status: 'OPEN',
+      balance: expect.objectContaining({ issued: 1024 }),
+      range: expect.objectContaining({ rangeId, status: 'ISSUED' }),
+    });
+  });
+
+  it('says when the event store is unavailable, without its driver\'s words', async () => {
+    storeDown = true;
+    try {
+      const response = await p.gql(mutationDocument('InitializeDevice'), {
+        input: { commandId: randomUUID(), serial: p.newSerial(), kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT },
+      }, 'SECURITY_ADMIN');
+      expect(codeOf(response)).toBe('STORE_UNAVAILABLE');
+      expect(response.body.errors?.[0].message).toMatch(/unavailable; check that it is running/);
+      expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|10\.9\.8\.7/);
+    } finally {
+      storeDown = false;
+    }
+  });
+
+  it('passes on the read models\' refusal of a page or cursor as INVALID_INPUT naming the argument', async () => {
+    const first = await p.gql('{ devices(first: 0) { total } }', {}, 'USER_ADMIN');
+    expect(first.body.errors?.[0].extensions).toEqual({
+      code: 'INVALID_INPUT',
+      issues: [{ field: 'first', rule: 'must be a whole number from 1 to 500' }],
+    });
+    const cursor = await p.gql('{ devices(after: "not-a-cursor") { total } }', {}, 'USER_ADMIN');
+    expect(cursor.body.errors?.[0].extensions).toMatchObject({ code: 'INVALID_INPUT', issues: [{ field: 'after' }] });
+  });
+
+  it('answers VIEWS_STALE when the views do not reach consistentWith in time', async () => {
+    const serial = await p.device('ACTIVE');
+    const ahead = (await p.head()) + 1000;
+    const response = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at: ahead }, 'USER_ADMIN');
+    expect(codeOf(response)).toBe('VIEWS_STALE');
+    expect(response.body.errors?.[0].message).toMatch(new RegExp(`not ${ahead}, within 150 ms; retry shortly`));
+  });
+});
+
+describe('error masking', () => {
+  const logged: { event: string; fields: unknown }[] = [];
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start({
+      log: (event, fields) => logged.push({ event, fields }),
+      override: (deps) => ({
+        ...deps,
+        readModels: {
+          ...deps.readModels,
+          device: async () => {
+            throw new TypeError("Cannot read properties of undefined (reading 'hget') at RedisViewStore.hashes (/srv/qkmp/redis.js:88)");
+          },
+          pools: async () => {
+            throw new ViewsUnavailableError('redis://10.1.2.3:6379');
+          },
+        },
+        auditVerify: async () => {
+          throw new Error('chain broken at /var/lib/qkmp/events.db');
+        },
+      }),
+    });
+  });
+  afterAll(() => p.close());
+
+  it('replaces an unexpected error by a generic INTERNAL_SERVER_ERROR and logs it without the request\'s secrets', async () => {
+    const response = await p.gql('query($s: String!) { device(serial: $s) { serial } }', { s: 'UKEY-SECRET1' }, 'USER_ADMIN');
+    expect(response.status).toBe(200);
+    expect(response.body.data).toEqual({ device: null });
+    expect(response.body.errors).toEqual([
+      { message: expect.stringMatching(/^Internal server error/), path: ['device'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
+    expectNoInternals(response);
+    expect(JSON.stringify(response.body)).not.toMatch(/hget|RedisViewStore|\/srv\//);
+
+    const verify = await p.gql('{ auditVerify { ok } }', {}, 'AUDITOR');
+    expect(verify.body.errors?.[0]).toMatchObject({ extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(JSON.stringify(verify.body)).not.toMatch(/events\.db/);
+
+    const pools = await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN');
+    expect(pools.body.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/read models are unavailable .*retry shortly/),
+      extensions: { code: 'VIEWS_STALE' },
+    });
+
+    const entries = JSON.stringify(logged);
+    expect(logged.map((l) => l.event)).toEqual(['graphql.unexpected_error', 'graphql.unexpected_error']);
+    expect(entries).toMatch(/RedisViewStore\.hashes/);
+    expect(entries).not.toContain(p.tokens.USER_ADMIN);
+    expect(entries).not.toContain('UKEY-SECRET1');
+  });
+});

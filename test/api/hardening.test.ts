@@ -1,0 +1,132 @@
+import { codeOf, expectNoInternals } from './support/expectations';
+import { Platform } from './support/platform';
+
+describe('request limits', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start({ limits: { maxDepth: 2, maxAliases: 3, maxTokens: 120, maxBodyBytes: 2048 } });
+  });
+  afterAll(() => p.close());
+
+  it('refuses an operation deeper than the depth limit', async () => {
+    expect(codeOf(await p.gql('{ viewsStatus { position } }', {}, 'AUDITOR'))).toBeUndefined();
+    const deep = await p.gql('{ audit { items { action } } }', {}, 'AUDITOR');
+    expect(deep.status).toBe(400);
+    expect(codeOf(deep)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(deep.body.errors?.[0].message).toMatch(/depth limit of 2/);
+  });
+
+  it('refuses more aliases than the alias limit', async () => {
+    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: viewsStatus { position }`).join(' ')} }`;
+    expect(codeOf(await p.gql(aliases(3), {}, 'AUDITOR'))).toBeUndefined();
+    const many = await p.gql(aliases(4), {}, 'AUDITOR');
+    expect(many.status).toBe(400);
+    expect(codeOf(many)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(many.body.errors?.[0].message).toMatch(/aliases limit of 3/i);
+  });
+
+  it('refuses a document with more tokens than the parser limit, with 400 rather than 500', async () => {
+    const response = await p.gql(`{ ${'x '.repeat(200)}}`, {}, 'AUDITOR');
+    expect(response.status).toBe(400);
+    expect(codeOf(response)).toBe('GRAPHQL_PARSE_FAILED');
+    expect(response.body.errors?.[0].message).toMatch(/120 tokens/);
+  });
+
+  it('refuses batched requests', async () => {
+    const one = { query: '{ viewsStatus { position } }' };
+    const response = await p.post(JSON.stringify([one, one]), p.tokens.AUDITOR);
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).toMatch(/batching/i);
+  });
+
+  it('refuses an oversized body with a JSON 413', async () => {
+    const body = JSON.stringify({ query: '{ viewsStatus { position } }', variables: { padding: 'x'.repeat(4096) } });
+    const response = await p.post(body, p.tokens.AUDITOR);
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    expect(response.body).toEqual({
+      errors: [{ message: 'the request body exceeds 2048 bytes; send a smaller request', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+  });
+
+  it('answers a body that is not JSON with a JSON 400', async () => {
+    const response = await p.post('{"query": ', p.tokens.AUDITOR);
+    expect(response.status).toBe(400);
+    expect(codeOf(response)).toBe('BAD_REQUEST');
+    expectNoInternals(response);
+  });
+
+  it('blocks requests a browser could send cross-site without a preflight (CSRF)', async () => {
+    const get = await fetch(`${p.url}?query=${encodeURIComponent('{ viewsStatus { position } }')}`, {
+      headers: { authorization: `Bearer ${p.tokens.AUDITOR}` },
+    });
+    expect(get.status).toBe(400);
+    expect(await get.text()).toMatch(/Cross-Site Request Forgery/);
+    const form = await p.post('{ viewsStatus { position } }', p.tokens.AUDITOR, { 'content-type': 'text/plain' });
+    expect(form.status).toBe(400);
+    expect(JSON.stringify(form.body)).toMatch(/Cross-Site Request Forgery/);
+  });
+
+  it('answers a token it does not know with 401 UNAUTHENTICATED, and audits the attempt', async () => {
+    const before = await p.head();
+    const response = await p.gql('{ viewsStatus { position } }', {}, { token: `qkmp_${'A'.repeat(43)}` });
+    expect(response.status).toBe(401);
+    expect(codeOf(response)).toBe('UNAUTHENTICATED');
+    expect(response.body.errors?.[0].message).toMatch(/ask a security administrator for a current token/);
+    const written = await p.store.readAll({ after: before });
+    expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', 'authenticate']]);
+  });
+});
+
+describe('rate limit', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start({ limits: { rateLimit: { windowMs: 60_000, limit: 3 } } });
+  });
+  afterAll(() => p.close());
+
+  it('counts per principal: one console over its quota gets a JSON 429, the others go on', async () => {
+    const status = () => p.gql('{ viewsStatus { position } }', {}, 'AUDITOR');
+    for (let i = 0; i < 3; i++) expect((await status()).status).toBe(200);
+    const limited = await status();
+    expect(limited.status).toBe(429);
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(limited.body.errors?.[0].message).toMatch(/at most 3 every 60 s per principal/);
+    expect(limited.headers.get('ratelimit')).toMatch(/r=0/);
+    expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(200);
+    expect((await p.gql('{ pools { sourceId } }')).status).toBe(200); // no token: counted by address
+  });
+});
+
+describe('production mode', () => {
+  const INTROSPECTION = '{ __schema { queryType { name } } }';
+
+  it('turns introspection off when NODE_ENV is production', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    let p: Platform | undefined;
+    try {
+      p = await Platform.start();
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+    try {
+      const response = await p.gql(INTROSPECTION, {}, 'AUDITOR');
+      expect(response.status).toBe(400);
+      expect(codeOf(response)).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(response.body.errors?.[0].message).toMatch(/introspection is not allowed/i);
+      expectNoInternals(response);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps introspection on otherwise', async () => {
+    const p = await Platform.start({ production: false });
+    try {
+      expect((await p.gql(INTROSPECTION, {}, 'AUDITOR')).body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    } finally {
+      await p.close();
+    }
+  });
+});

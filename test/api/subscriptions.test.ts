@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { FINGERPRINT, mutationDocument } from './support/fixtures';
+import { Platform } from './support/platform';
+
+// Subscriptions over graphql-ws on the same path as HTTP, fed by the projector's notifications.
+
+let p: Platform;
+const clients: Client[] = [];
+beforeAll(async () => {
+  p = await Platform.start({ limits: { maxAliases: 3, maxSubscriptionsPerSocket: 2 } });
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  // Every test starts with no subscription left on the projector.
+  await waitUntil(() => p.views.projector.listenerCount === 0);
+});
+afterAll(() => p.close());
+
+const connect = (authorization?: string): Client => {
+  const client = createClient({
+    url: p.wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    ...(authorization !== undefined && { connectionParams: { authorization } }),
+  });
+  clients.push(client);
+  return client;
+};
+const as = (role: keyof Platform['tokens']) => connect(`Bearer ${p.tokens[role]}`);
+
+/** Subscribes; `done` resolves to the first `count` results, `started()` once the server listens for them. */
+const collect = (client: Client, query: string, count: number, variables: Record<string, unknown> = {}) => {
+  const results: any[] = [];
+  const listening = p.views.projector.listenerCount;
+  const started = () => waitUntil(() => p.views.projector.listenerCount > listening);
+  const done = new Promise<any[]>((resolve, reject) => {
+    const unsubscribe = client.subscribe(
+      { query, variables },
+      {
+        next: (result) => {
+          results.push(result);
+          if (results.length === count) {
+            unsubscribe();
+            resolve(results);
+          }
+        },
+        error: (error) => reject(error),
+        complete: () => resolve(results),
+      },
+    );
+  });
+  return { started, done };
+};
+
+const initialize = (serial: string) =>
+  p.gql(
+    mutationDocument('InitializeDevice'),
+    { input: { commandId: randomUUID(), serial, kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT } },
+    'SECURITY_ADMIN',
+  );
+
+describe('auditFeed', () => {
+  it('delivers the audit entries that match its filter as the views record them', async () => {
+    const serial = p.newSerial();
+    const feed = collect(
+      as('AUDITOR'),
+      'subscription($target: String) { auditFeed(filter: { target: $target }) { action target actorRole outcome } }',
+      2,
+      { target: `device:${serial}` },
+    );
+    await feed.started();
+    await initialize(p.newSerial()); // another device: filtered out
+    await initialize(serial);
+    await p.gql(mutationDocument('DistributeDevice'), { input: { commandId: randomUUID(), serial, organisation: 'grid-east' } }, 'USER_ADMIN');
+    expect((await feed.done).map((r) => r.data.auditFeed)).toEqual([
+      { action: 'DeviceInitialized', target: `device:${serial}`, actorRole: 'SECURITY_ADMIN', outcome: 'SUCCESS' },
+      { action: 'DeviceDistributed', target: `device:${serial}`, actorRole: 'USER_ADMIN', outcome: 'SUCCESS' },
+    ]);
+  });
+
+  it('refuses a role the policy does not let read the audit, as FORBIDDEN, and audits the refusal', async () => {
+    const before = await p.head();
+    const feed = collect(as('GATEWAY'), 'subscription { auditFeed { action } }', 1);
+    const [result] = await feed.done;
+    expect(result.errors).toEqual([expect.objectContaining({ extensions: { code: 'FORBIDDEN' } })]);
+    const written = await p.store.readAll({ after: before });
+    expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', 'audit']]);
+  });
+});
+
+describe('deviceChanged', () => {
+  it('sends the device view after each change to the one device named', async () => {
+    const serial = await p.device('ACTIVE');
+    const other = await p.device('ACTIVE');
+    const feed = collect(as('USER_ADMIN'), 'subscription($serial: String) { deviceChanged(serial: $serial) { serial status } }', 2, { serial });
+    await feed.started();
+    await p.gql(mutationDocument('FreezeDevice'), { input: { commandId: randomUUID(), serial: other, reason: 'audit' } }, 'USER_ADMIN');
+    await p.gql(mutationDocument('FreezeDevice'), { input: { commandId: randomUUID(), serial, reason: 'audit' } }, 'USER_ADMIN');
+    await p.gql(mutationDocument('RestoreDevice'), { input: { commandId: randomUUID(), serial } }, 'USER_ADMIN');
+    expect((await feed.done).map((r) => r.data.deviceChanged)).toEqual([
+      { serial, status: 'FROZEN' },
+      { serial, status: 'ACTIVE' },
+    ]);
+  });
+
+  it('removes its listener from the projector when the client unsubscribes', async () => {
+    const feed = collect(as('USER_ADMIN'), 'subscription { deviceChanged { serial } }', 1);
+    await feed.started();
+    expect(p.views.projector.listenerCount).toBe(1);
+    await initialize(p.newSerial());
+    await feed.done;
+    await waitUntil(() => p.views.projector.listenerCount === 0);
+  });
+});
+
+describe('the WebSocket path', () => {
+  const closeOf = async (client: Client) => {
+    const { done } = collect(client, 'subscription { deviceChanged { serial } }', 1);
+    return done.then(
+      () => undefined,
+      (error: { code?: number; reason?: string }) => ({ code: error.code, reason: error.reason }),
+    );
+  };
+
+  it('closes a connection with an unknown token at connect (4401), and audits the attempt', async () => {
+    const before = await p.head();
+    expect(await closeOf(connect(`Bearer qkmp_${'B'.repeat(43)}`))).toEqual({ code: 4401, reason: expect.stringMatching(/^Unauthorized/) });
+    const written = await p.store.readAll({ after: before });
+    expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', 'authenticate']]);
+  });
+
+  it('closes a connection without a token at connect (4401)', async () => {
+    expect(await closeOf(connect())).toEqual({ code: 4401, reason: expect.stringMatching(/connectionParams\.authorization/) });
+  });
+
+  it('applies the same validation rules as HTTP, without schema hints', async () => {
+    const aliases = collect(as('AUDITOR'), 'subscription { auditFeed { a: action b: action c: action d: action } }', 1);
+    await expect(aliases.done).rejects.toEqual([expect.objectContaining({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    const unknown = collect(as('AUDITOR'), 'subscription { auditFeed { actio } }', 1);
+    const rejected = await unknown.done.catch((errors) => errors);
+    expect(rejected[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(rejected[0].message).not.toMatch(/Did you mean/);
+  });
+
+  it('serves only subscriptions: queries and mutations go over HTTP', async () => {
+    const query = collect(as('AUDITOR'), '{ viewsStatus { position } }', 1);
+    await expect(query.done).rejects.toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/only subscriptions/), extensions: { code: 'BAD_REQUEST' } }),
+    ]);
+  });
+
+  it('limits subscriptions per connection', async () => {
+    const client = as('AUDITOR');
+    const first = collect(client, 'subscription { auditFeed { action } }', 1);
+    const second = collect(client, 'subscription { auditFeed { target } }', 1);
+    await Promise.all([first.started(), second.started()]);
+    await waitUntil(() => p.views.projector.listenerCount === 2);
+    const third = collect(client, 'subscription { auditFeed { outcome } }', 1);
+    await expect(third.done).rejects.toEqual([expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })]);
+    await initialize(p.newSerial());
+    await Promise.all([first.done, second.done]);
+  });
+});
+
+const waitUntil = async (condition: () => boolean, timeoutMs = 2000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe('error masking over WebSocket', () => {
+  it('replaces an unexpected error in a subscription by a generic one, as over HTTP', async () => {
+    const logged: string[] = [];
+    const masked = await Platform.start({
+      log: (event, fields) => logged.push(`${event} ${JSON.stringify(fields)}`),
+      override: (deps) => ({
+        ...deps,
+        readModels: {
+          ...deps.readModels,
+          device: async () => {
+            throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value (qkmp:device:x)');
+          },
+        },
+      }),
+    });
+    const client = createClient({
+      url: masked.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${masked.tokens.USER_ADMIN}` },
+    });
+    try {
+      const serial = await masked.device('ACTIVE');
+      const result = new Promise<any>((resolve, reject) => {
+        client.subscribe({ query: 'subscription { deviceChanged { serial } }' }, { next: resolve, error: reject, complete: () => undefined });
+      });
+      await waitUntil(() => masked.views.projector.listenerCount === 1);
+      await masked.system('FreezeDevice', { serial, reason: 'audit' });
+      const { errors } = await result;
+      expect(errors).toEqual([
+        { message: expect.stringMatching(/^Internal server error/), path: ['deviceChanged'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      ]);
+      expect(logged.join()).toMatch(/WRONGTYPE/);
+    } finally {
+      await client.dispose();
+      await masked.close();
+    }
+  });
+});
