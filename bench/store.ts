@@ -3,23 +3,28 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventStore, NewEvent } from '../application/ports/event-store';
 import { PostgresEventStore } from '../infrastructure/event-store/postgres';
 import { SQLITE_PRAGMAS, SqliteEventStore } from '../infrastructure/event-store/sqlite';
+import { MasterKey } from '../infrastructure/keys/master-key';
 import { BareRow, bareRows, compare, Plan, Result, sampleEvents, streamName } from './measure';
 
 // Adapter throughput against the bare driver doing the same work with the same durability, one
 // JSON line per measurement. The baselines write to a table with the same columns, keys and
 // indexes as the adapter's, serialising data and metadata inside the timing as they must, so the
 // ratio is the adapter's own cost: validation, the expected-revision and event-id checks,
-// position assignment, mapping rows back.
+// position assignment, sealing each event into the audit chain, mapping rows back. The chain
+// verification line compares a full verification with the bare select of the same rows.
 
 const BATCH_SIZE = 100;
 const SINGLE: Plan = { rounds: 9, steps: 100, eventsPerStep: 1 };
 const BATCH: Plan = { rounds: 9, steps: 10, eventsPerStep: BATCH_SIZE };
 const READ: Plan = { rounds: 9, steps: 3, eventsPerStep: 10_000 };
 const READ_COUNT = READ.eventsPerStep;
+
+/** The stores seal with a throwaway master key's chain subkey, as the platform does with its own. */
+const chainKey = MasterKey.fromBytes(randomBytes(32)).derive('audit-chain/v1');
 
 /** One round's input: its own stream and the events to write, in single or BATCH_SIZE steps. */
 interface Writes {
@@ -47,6 +52,16 @@ const seedForRead = async (store: EventStore): Promise<void> => {
   for (let step = 0; step * BATCH_SIZE < input.events.length; step++) await appendStep(store, BATCH_SIZE)(input, step);
 };
 
+/** A full chain verification of everything the store holds, against selecting all of it. */
+const compareVerify = async (name: string, store: EventStore, selectAll: () => Promise<void>): Promise<Result> => {
+  const total = (await store.readAll()).length;
+  const verify = async (): Promise<void> => {
+    const report = await store.verifyChain?.();
+    if (report?.ok !== true || report.checked !== total) throw new Error(`${name} chain verification failed: ${JSON.stringify(report)}`);
+  };
+  return compare(`${name} verifyChain ${total} events`, { ...READ, steps: 1, eventsPerStep: total }, () => undefined, verify, selectAll);
+};
+
 const print = (result: Result): void => {
   console.log(JSON.stringify(result));
 };
@@ -54,7 +69,7 @@ const print = (result: Result): void => {
 const benchSqlite = async (): Promise<void> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qkmp-bench-'));
   const file = path.join(dir, 'bench.db');
-  const store = new SqliteEventStore(file);
+  const store = new SqliteEventStore(file, { chainKey });
   // Its own file, so each side pays for its own WAL checkpoints; reads go to the adapter's file.
   const bare = new Database(path.join(dir, 'baseline.db'));
   const bareReader = new Database(file, { readonly: true });
@@ -98,6 +113,7 @@ const benchSqlite = async (): Promise<void> => {
         async () => void select.all(0, READ_COUNT),
       ),
     );
+    print(await compareVerify('sqlite', store, async () => void select.all(0, -1)));
   } finally {
     bare.close();
     bareReader.close();
@@ -108,7 +124,7 @@ const benchSqlite = async (): Promise<void> => {
 
 const benchPostgres = async (url: string): Promise<void> => {
   const schema = `qkmp_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const store = new PostgresEventStore(url, { schema });
+  const store = new PostgresEventStore(url, { schema, chainKey });
   const pool = new pg.Pool({ connectionString: url });
   try {
     await store.readAll({ maxCount: 1 }); // creates the schema
@@ -163,6 +179,8 @@ const benchPostgres = async (url: string): Promise<void> => {
         async () => void (await pool.query({ name: 'bare_select', text: select, values: [0, READ_COUNT] })),
       ),
     );
+    const selectAll = async (): Promise<void> => void (await pool.query({ name: 'bare_select', text: select, values: [0, null] }));
+    print(await compareVerify('postgres', store, selectAll));
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await pool.end();

@@ -64,6 +64,42 @@ export interface SubscribeOptions {
   readonly onError?: (error: Error) => void;
 }
 
+/** A verified event and its chain value (hex); keep it to verify from there later, and to notice a cut log. */
+export interface ChainHead {
+  readonly position: number;
+  readonly chain: string;
+}
+
+export interface VerifyChainOptions {
+  /** Events read per page; memory use is bounded by one page. Default 1000. */
+  readonly pageSize?: number;
+  /**
+   * The head of an earlier report: check that this event is still there with the same chain value,
+   * then verify only what follows it. Without it, verification starts at position 1.
+   */
+  readonly since?: ChainHead;
+}
+
+/**
+ * What a verification found first: `edited` (an event does not match its chain value: it was
+ * changed, inserted, moved, or sealed with another key), `missing` (a position is absent: events
+ * were deleted), `unsealed` (an event has no chain value: written without the chain key), or
+ * `truncated` (the log ends before the `since` head: its end was deleted).
+ */
+export type ChainProblem = 'edited' | 'missing' | 'unsealed' | 'truncated';
+
+export interface ChainReport {
+  readonly ok: boolean;
+  /** Events whose chain value was recomputed and matched. */
+  readonly checked: number;
+  readonly firstBadPosition: number | null;
+  readonly problem: ChainProblem | null;
+  /** What was found at firstBadPosition and what to do next, for people; null when ok. */
+  readonly reason: string | null;
+  /** The last event that verified (the `since` head when nothing follows it); null when none did. */
+  readonly head: ChainHead | null;
+}
+
 export interface EventStore {
   /** Appends all events atomically, or none. Rejects with WrongExpectedRevisionError on a revision mismatch. */
   append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
@@ -71,6 +107,12 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribe(options: SubscribeOptions): Subscription;
+  /**
+   * Recomputes the keyed hash chain over the log, a page at a time, and reports the first event
+   * that does not match. Stores whose events can be edited in place have it (EventStoreDB's cannot);
+   * it rejects when the store was opened without the chain key.
+   */
+  verifyChain?(options?: VerifyChainOptions): Promise<ChainReport>;
   close(): Promise<void>;
 }
 

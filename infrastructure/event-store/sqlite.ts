@@ -3,16 +3,20 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   AppendResult,
+  ChainReport,
   EventStore,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  revisionMatches,
   SubscribeOptions,
   Subscription,
+  VerifyChainOptions,
 } from '../../application/ports/event-store';
 import { decideAppend, StoredRef } from './append-decision';
+import { AuditChain, ChainKeyMissingError, ChainRow } from './chain';
 import { storeFailure } from './errors';
 import { checkStreamId, prepareAppend, readAllWindow, readStreamWindow, SerializedEvent, Window } from './input';
 import { StoredRow, toRecordedEvent } from './stored-row';
@@ -25,6 +29,8 @@ export interface SqliteEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** How long an append waits for another process's write lock before giving up (ms); default 5000. */
   readonly busyTimeoutMs?: number;
+  /** The master key's 'audit-chain/v1' subkey; without it events are stored unsealed. */
+  readonly chainKey?: Buffer;
 }
 
 /**
@@ -36,7 +42,8 @@ export interface SqliteEventStoreOptions {
 export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL'] as const;
 
 // Positions are the rowid: SQLite has one writer at a time and rolled-back rows leave no trace, so
-// positions are contiguous and follow commit order.
+// positions are contiguous and follow commit order. `chain` seals each event (see chain.ts); it is
+// null for events written without the key, and in files made before the chain existed.
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
     position  INTEGER PRIMARY KEY,
@@ -46,6 +53,7 @@ const SCHEMA = `
     type      TEXT    NOT NULL,
     data      TEXT    NOT NULL,
     metadata  TEXT    NOT NULL,
+    chain     BLOB,
     UNIQUE (stream_id, revision)
   ) STRICT;
 `;
@@ -56,10 +64,13 @@ const COLUMNS = 'id, type, data, metadata, stream_id, revision, position';
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly lastRevision: Database.Statement<[string], { revision: number | null }>;
+  private readonly head: Database.Statement<[], { position: number; chain: Buffer | null }>;
   private readonly findIds: Database.Statement<[string], StoredRef>;
-  private readonly insert: Database.Statement<[string, number, string, string, string, string]>;
+  private readonly insert: Database.Statement<[number, string, number, string, string, string, string, Buffer | null]>;
   private readonly streamRows: Database.Statement<[string, number, number], StoredRow>;
   private readonly rowsAfter: Database.Statement<[number, number], StoredRow>;
+  private readonly chainRowsAfter: Database.Statement<[number, number], ChainRow>;
+  private readonly chain?: AuditChain;
   private readonly appendInTransaction: (
     streamId: string,
     events: readonly SerializedEvent[],
@@ -72,17 +83,20 @@ export class SqliteEventStore implements EventStore {
     readonly file: string,
     options: SqliteEventStoreOptions = {},
   ) {
+    if (options.chainKey !== undefined) this.chain = new AuditChain(options.chainKey);
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
       for (const pragma of SQLITE_PRAGMAS) this.db.pragma(pragma);
       this.db.exec(SCHEMA);
+      this.db.transaction(addChainColumn).immediate(this.db);
       this.lastRevision = this.db.prepare('SELECT max(revision) AS revision FROM events WHERE stream_id = ?');
+      this.head = this.db.prepare('SELECT position, chain FROM events ORDER BY position DESC LIMIT 1');
       this.findIds = this.db.prepare(
         'SELECT id, stream_id AS streamId, revision, position FROM events WHERE id IN (SELECT value FROM json_each(?))',
       );
       this.insert = this.db.prepare(
-        'INSERT INTO events (stream_id, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO events (position, stream_id, revision, id, type, data, metadata, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );
       this.streamRows = this.db
         .prepare<[string, number, number], StoredRow>(
@@ -92,6 +106,10 @@ export class SqliteEventStore implements EventStore {
       this.rowsAfter = this.db
         .prepare<[number, number], StoredRow>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
         .raw();
+      this.chainRowsAfter = this.db.prepare(
+        'SELECT position, stream_id AS streamId, revision, id, type, data, metadata, chain FROM events ' +
+          'WHERE position > ? ORDER BY position LIMIT ?',
+      );
     } catch (error) {
       throw storeFailure(STORE, error);
     }
@@ -103,7 +121,15 @@ export class SqliteEventStore implements EventStore {
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     const prepared = prepareAppend(streamId, events, expected);
-    const result = this.guard(() => this.appendInTransaction(streamId, prepared, expected));
+    const result = this.guard(() => {
+      try {
+        return this.appendInTransaction(streamId, prepared, expected);
+      } catch (error) {
+        // The transaction rolled back; stored events never change, so they can be looked up after it.
+        if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+        return this.refused(streamId, prepared, expected, error);
+      }
+    });
     this.hub.notify();
     return result;
   }
@@ -119,6 +145,12 @@ export class SqliteEventStore implements EventStore {
     return this.guard(() => this.rowsAfter.all(window.from, limit(window)).map(toRecordedEvent));
   }
 
+  /** Each page is one statement; appends between pages only add positions after it. */
+  async verifyChain(options?: VerifyChainOptions): Promise<ChainReport> {
+    if (this.chain === undefined) throw new ChainKeyMissingError(STORE);
+    return this.chain.verify((after, limit) => this.guard(() => this.chainRowsAfter.all(after, limit)), options);
+  }
+
   subscribe(options: SubscribeOptions): Subscription {
     readAllWindow({ after: options.after });
     return this.hub.subscribe(options);
@@ -129,17 +161,33 @@ export class SqliteEventStore implements EventStore {
     this.db.close();
   }
 
+  /**
+   * Writes at the head, under the write lock. The unique index on id checks the ids during the
+   * insert, so a fresh batch costs no lookup; when it fires, append looks the ids up.
+   */
   private write(streamId: string, events: readonly SerializedEvent[], expected: ExpectedRevision): AppendResult {
+    const actual = this.lastRevision.get(streamId)?.revision ?? -1;
+    if (!revisionMatches(expected, actual)) return this.refused(streamId, events, expected);
+    const head = this.head.get();
+    const start = { previous: head?.chain ?? null, streamId, position: (head?.position ?? 0) + 1, revision: actual + 1 };
+    const chains = this.chain?.seal(start, events);
+    events.forEach((event, i) => {
+      const chain = chains?.[i] ?? null;
+      this.insert.run(start.position + i, streamId, start.revision + i, event.id, event.type, event.data, event.metadata, chain);
+    });
+    return { nextRevision: actual + events.length, position: start.position + events.length - 1 };
+  }
+
+  /**
+   * An append that could not be written as it was: decideAppend turns the stored facts into a
+   * replayed result or an error. `cause` is thrown when the facts allow the append after all.
+   */
+  private refused(streamId: string, events: readonly SerializedEvent[], expected: ExpectedRevision, cause?: unknown): AppendResult {
     const actual = this.lastRevision.get(streamId)?.revision ?? -1;
     const ids = events.map((event) => event.id);
     const replayed = decideAppend(streamId, ids, expected, actual, this.findIds.all(JSON.stringify(ids)));
     if (replayed) return replayed;
-    let position = 0;
-    events.forEach((event, i) => {
-      const inserted = this.insert.run(streamId, actual + 1 + i, event.id, event.type, event.data, event.metadata);
-      position = Number(inserted.lastInsertRowid);
-    });
-    return { nextRevision: actual + events.length, position };
+    throw cause ?? new Error(`the append to ${streamId} was refused although its revision fits`);
   }
 
   private guard<T>(operation: () => T): T {
@@ -150,6 +198,12 @@ export class SqliteEventStore implements EventStore {
     }
   }
 }
+
+/** Files made before the chain existed get the column; their events read as unsealed. */
+const addChainColumn = (db: Database.Database): void => {
+  const columns = db.pragma('table_info(events)') as { name: string }[];
+  if (!columns.some((column) => column.name === 'chain')) db.exec('ALTER TABLE events ADD COLUMN chain BLOB');
+};
 
 /** SQLite reads LIMIT -1 as no limit. */
 const limit = (window: Window): number => window.maxCount ?? -1;
