@@ -33,7 +33,7 @@ export interface Platform extends Core {
 
 export const openCore = (config: Config): Core => {
   const { key, created } = MasterKey.load(config.masterKeyFile, config.masterKey);
-  const store = openEventStore(config.eventStore);
+  const store = openEventStore(config.eventStore, key.derive('audit-chain/v1'));
   const bus = new CommandBus(store, commandRoutes);
   return { config, masterKey: key, masterKeyCreated: created, store, bus, close: () => store.close() };
 };

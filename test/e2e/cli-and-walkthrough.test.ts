@@ -1,0 +1,170 @@
+import Database from 'better-sqlite3';
+import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// The programs a newcomer runs: the built `qkmp` command line and server on the embedded defaults,
+// driven the way the README says, with the README's own GraphQL examples pasted in.
+
+const root = path.join(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'bin', 'qkmp.js');
+const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+
+const env = (dataDir: string) => ({ ...process.env, QKMP_DATA_DIR: dataDir, QKMP_LISTEN: '127.0.0.1:0', NODE_ENV: 'test' });
+const qkmp = (dataDir: string, ...args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { env: env(dataDir), encoding: 'utf8', timeout: 30_000 });
+
+const tokenOf = (dataDir: string, role: string): string => {
+  const created = qkmp(dataDir, 'admin', 'create', '--name', `${role} console`, '--role', role);
+  expect(created.status).toBe(0);
+  const token = created.stdout.trim().split('\n').at(-1)!;
+  expect(token).toMatch(/^qkmp_[A-Za-z0-9_-]{40,}$/);
+  return token;
+};
+
+/** The walk-through's GraphQL blocks, each with the role its first line names. */
+const walkthrough = (): { role: string; query: string }[] => {
+  const section = readme.slice(readme.indexOf('## Walk-through'), readme.indexOf('## Choosing the event store'));
+  return [...section.matchAll(/```graphql\n# as (\w+)\n([\s\S]*?)```/g)].map(([, role, query]) => ({ role, query }));
+};
+
+describe('the command line and the README walk-through, end to end', () => {
+  let dataDir: string;
+  let server: ChildProcessWithoutNullStreams | undefined;
+  beforeAll(() => {
+    expect(fs.existsSync(cli)).toBe(true); // built by the test command, like npm start builds it
+  });
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qkmp-e2e-'));
+  });
+  afterEach(async () => {
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server!.once('exit', resolve));
+    }
+    server = undefined;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const start = async (): Promise<{ url: string; output: () => string }> => {
+    server = spawn(process.execPath, [cli, 'serve'], { env: env(dataDir) });
+    let output = '';
+    server.stdout.on('data', (chunk) => (output += chunk));
+    server.stderr.on('data', (chunk) => (output += chunk));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 20_000);
+      server!.stdout.on('data', () => {
+        const found = /listening at (http:\/\/\S+)/.exec(output);
+        if (found && output.includes('Stop with Ctrl-C')) {
+          clearTimeout(timer);
+          resolve(found[1]);
+        }
+      });
+    });
+    return { url, output: () => output };
+  };
+
+  const gql = async (url: string, token: string, query: string) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
+  };
+
+  it('prints its usage, and refuses a bad command with the usage and exit code 2', () => {
+    expect(qkmp(dataDir, 'help').stdout).toMatch(/usage: qkmp <command>/);
+    const bad = qkmp(dataDir, 'launch');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command launch[\s\S]*usage: qkmp/);
+    const noRole = qkmp(dataDir, 'admin', 'create', '--name', 'x', '--role', 'ROOT');
+    expect(noRole.status).toBe(2);
+    expect(noRole.stderr).toMatch(/--role must be one of SECURITY_ADMIN/);
+  });
+
+  it('names the variable when the configuration is wrong', () => {
+    const run = spawnSync(process.execPath, [cli, 'audit', 'verify'], {
+      env: { ...env(dataDir), QKMP_EVENT_STORE: 'mysql://x' },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^qkmp: QKMP_EVENT_STORE: must be one of/);
+  });
+
+  it('serves the walk-through: steps 1 and 2 of the paper, the views and the audit', async () => {
+    const tokens: Record<string, string> = {};
+    for (const role of ['SECURITY_ADMIN', 'USER_ADMIN', 'AUDITOR']) tokens[role] = tokenOf(dataDir, role);
+    expect(fs.statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+
+    const { url, output } = await start();
+    expect(output()).toContain(path.join(dataDir, 'qkmp.db'));
+    expect(output()).toMatch(/admin create --name .* --role SECURITY_ADMIN/);
+
+    const blocks = walkthrough();
+    expect(blocks.map((b) => b.role)).toEqual(['SECURITY_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'AUDITOR']);
+    let position = 0;
+    const answers = [];
+    for (const { role, query } of blocks) {
+      // The README's queries carry no consistentWith; the harness waits for the views instead.
+      if (query.trim().startsWith('query')) {
+        for (let i = 0; i < 100; i++) {
+          const status = await gql(url, tokens.AUDITOR, '{ viewsStatus { position } }');
+          if (status.data?.viewsStatus.position >= position) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      const answer = await gql(url, tokens[role], query);
+      expect(answer.errors).toBeUndefined();
+      const receipt = Object.values(answer.data)[0] as { position?: number };
+      if (typeof receipt.position === 'number' && query.trim().startsWith('mutation')) position = receipt.position;
+      answers.push(answer.data);
+    }
+    expect(answers[3].device).toMatchObject({ serial: 'UKEY-2026-0001', status: 'ACTIVE', organisation: 'grid-shandong-jinan', userId: 'lineman-0042' });
+    expect(answers[4].audit.items.map((i: { action: string }) => i.action)).toEqual(['DeviceBound', 'DeviceDistributed', 'DeviceInitialized']);
+
+    // Pasting a mutation again changes nothing: the same command id gives the first receipt.
+    const again = await gql(url, tokens.SECURITY_ADMIN, blocks[0].query.replace('events { type }', 'events { type } replayed'));
+    expect(again.data.initializeDevice).toMatchObject({ revision: 0, replayed: true });
+
+    // A user administrator may not destroy a device: refused, audited, nothing changed.
+    const refused = await gql(url, tokens.USER_ADMIN, 'mutation { destroyDevice(input: { commandId: "e2e-destroy-1", serial: "UKEY-2026-0001", reason: "x" }) { position } }');
+    expect(refused.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+
+    // The server keeps running while the command line verifies the chain over the same file.
+    const verified = qkmp(dataDir, 'audit', 'verify');
+    expect(verified.stdout).toMatch(/audit chain intact: \d+ events checked/);
+    expect(verified.status).toBe(0);
+  }, 60_000);
+
+  it('audit verify finds an event edited directly in the database, at its position', () => {
+    tokenOf(dataDir, 'AUDITOR');
+    tokenOf(dataDir, 'USER_ADMIN');
+    expect(qkmp(dataDir, 'audit', 'verify').status).toBe(0);
+    const db = new Database(path.join(dataDir, 'qkmp.db'));
+    db.prepare("UPDATE events SET data = replace(data, 'AUDITOR', 'SECURITY_ADMIN') WHERE position = 1").run();
+    db.close();
+    const broken = qkmp(dataDir, 'audit', 'verify');
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toMatch(/audit chain BROKEN at position 1/);
+  });
+
+  it('audit verify finds events deleted from the end of the log, even after new ones were appended', () => {
+    for (const role of ['AUDITOR', 'USER_ADMIN', 'GATEWAY']) tokenOf(dataDir, role);
+    expect(qkmp(dataDir, 'audit', 'verify').status).toBe(0);
+    const db = new Database(path.join(dataDir, 'qkmp.db'));
+    db.prepare('DELETE FROM events WHERE position = (SELECT max(position) FROM events)').run();
+    db.close();
+    tokenOf(dataDir, 'SECURITY_ADMIN'); // the log grows back to its old length, sealed by the platform
+    const broken = qkmp(dataDir, 'audit', 'verify');
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toMatch(/audit chain BROKEN at position 3/);
+  });
+
+  it('explains that in-memory views need no rebuild', () => {
+    const run = qkmp(dataDir, 'projections', 'rebuild');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/views are in memory/);
+  });
+});
