@@ -5,7 +5,14 @@ import { CommandEnvelope } from './command-envelope';
 import { decodeAll } from './event-decoding';
 import { eventIdFor } from './event-ids';
 import { CommandError, conflict, idempotencyKeyReused, staleRevision, storeUnavailable } from './errors';
-import { EventStore, NewEvent, RecordedEvent, StoreUnavailableError, WrongExpectedRevisionError } from './ports/event-store';
+import {
+  EventIdConflictError,
+  EventStore,
+  NewEvent,
+  RecordedEvent,
+  StoreUnavailableError,
+  WrongExpectedRevisionError,
+} from './ports/event-store';
 
 export type Clock = () => Date;
 
@@ -151,6 +158,10 @@ export class CommandBus {
       });
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError) return 'retry';
+      // Event ids derive from the command id: taken in another stream, the id was used for another target.
+      if (error instanceof EventIdConflictError) {
+        return E.left(idempotencyKeyReused(envelope.commandId, `${command.type} on another target`, `${command.type} on ${streamId}`));
+      }
       if (error instanceof StoreUnavailableError) return E.left(storeUnavailable(error.message));
       throw error;
     }

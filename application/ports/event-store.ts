@@ -132,6 +132,22 @@ export class WrongExpectedRevisionError extends Error {
   }
 }
 
+/** An event id is already stored, and not as a retry of the same append. */
+export class EventIdConflictError extends Error {
+  readonly code = 'EVENT_ID_CONFLICT';
+  constructor(
+    readonly streamId: string,
+    readonly eventId: string,
+    reason: string,
+  ) {
+    super(
+      `cannot append event ${eventId} to stream ${streamId}: ${reason}; ` +
+        'give new events new ids, and resend a retried append whole and unchanged',
+    );
+    this.name = 'EventIdConflictError';
+  }
+}
+
 /** The store cannot be reached or failed; nothing was written. The cause is kept for logs, not shown to users. */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';

@@ -1,10 +1,10 @@
 import {
   AppendResult,
+  EventIdConflictError,
   ExpectedRevision,
   revisionMatches,
   WrongExpectedRevisionError,
 } from '../../application/ports/event-store';
-import { EventIdConflictError } from './errors';
 
 /** Where an event already sits in the store. */
 export interface StoredRef {

@@ -1,20 +1,4 @@
-import { StoreUnavailableError, WrongExpectedRevisionError } from '../../application/ports/event-store';
-
-/** An event id is already stored, and not as a retry of the same append. */
-export class EventIdConflictError extends Error {
-  readonly code = 'EVENT_ID_CONFLICT';
-  constructor(
-    readonly streamId: string,
-    readonly eventId: string,
-    reason: string,
-  ) {
-    super(
-      `cannot append event ${eventId} to stream ${streamId}: ${reason}; ` +
-        'give new events new ids, and resend a retried append whole and unchanged',
-    );
-    this.name = 'EventIdConflictError';
-  }
-}
+import { EventIdConflictError, StoreUnavailableError, WrongExpectedRevisionError } from '../../application/ports/event-store';
 
 /**
  * What a caller sees when a store operation throws: the store's own decisions pass unchanged,

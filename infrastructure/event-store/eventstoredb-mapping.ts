@@ -13,6 +13,7 @@ import {
   StreamNotFoundError,
 } from '@eventstore/db-client';
 import {
+  EventIdConflictError,
   EventMetadata,
   ExpectedRevision,
   NewEvent,
@@ -20,7 +21,6 @@ import {
   revisionMatches,
   WrongExpectedRevisionError,
 } from '../../application/ports/event-store';
-import { EventIdConflictError } from './errors';
 
 // Pure translation between the EventStore port and the EventStoreDB client's shapes, kept apart
 // from the adapter so it can be tested without a server.

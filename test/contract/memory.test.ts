@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { NewEvent, StoreUnavailableError } from '../../application/ports/event-store';
-import { EventIdConflictError } from '../../infrastructure/event-store/errors';
+import { EventIdConflictError } from '../../application/ports/event-store';
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 import { describeEventStoreContract } from './event-store.contract';
 

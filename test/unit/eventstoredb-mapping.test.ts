@@ -14,7 +14,7 @@ import {
   StoreUnavailableError,
   WrongExpectedRevisionError,
 } from '../../application/ports/event-store';
-import { EventIdConflictError } from '../../infrastructure/event-store/errors';
+import { EventIdConflictError } from '../../application/ports/event-store';
 import { EventStoreDbEventStore } from '../../infrastructure/event-store/eventstoredb';
 import {
   ClientRecordedEvent,

@@ -138,8 +138,8 @@ describe('who may run which command', () => {
 describe('who may read what', () => {
   const views = ['device', 'devices', 'deviceBalance', 'poolBalance', 'pools', 'charger', 'chargers'];
 
-  it.each(['SECURITY_ADMIN', 'USER_ADMIN'] as const)('%s reads the device, charger and balance views', (role) => {
-    expect(granted(queryPolicy, role)).toEqual([...views].sort());
+  it.each(['SECURITY_ADMIN', 'USER_ADMIN'] as const)('%s reads the device, charger and balance views, and how current they are', (role) => {
+    expect(granted(queryPolicy, role)).toEqual([...views, 'viewsStatus'].sort());
   });
 
   it('AUDITOR reads everything', () => {

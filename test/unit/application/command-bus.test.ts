@@ -80,6 +80,15 @@ describe('the command bus', () => {
       expect(refused.message).toMatch(/InitializeDevice.*FreezeDevice.*new id/);
       expect(await store.readStream('device-UKEY-000004')).toHaveLength(1);
     });
+
+    it('refuses a command id reused for the same kind of command on another device', async () => {
+      const env = envelope();
+      ok(await bus.execute(env, initialize('UKEY-000014')));
+      const refused = error(await bus.execute(env, initialize('UKEY-000015')));
+      expect(refused.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect(refused.message).toMatch(/device-UKEY-000015.*new id/);
+      expect(await store.readStream('device-UKEY-000015')).toEqual([]);
+    });
   });
 
   describe('bad input changes nothing', () => {
