@@ -25,7 +25,7 @@ const tokenOf = (dataDir: string, role: string): string => {
 
 /** The walk-through's GraphQL blocks, each with the role its first line names. */
 const walkthrough = (): { role: string; query: string }[] => {
-  const section = readme.slice(readme.indexOf('## Walk-through'), readme.indexOf('## Choosing the event store'));
+  const section = readme.slice(readme.indexOf('## Walk-through'), readme.indexOf('## Configuration'));
   return [...section.matchAll(/```graphql\n# as (\w+)\n([\s\S]*?)```/g)].map(([, role, query]) => ({ role, query }));
 };
 
