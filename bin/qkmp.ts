@@ -8,6 +8,8 @@ import { checkViews, rebuildViews } from '../read-models/rebuild';
 import { ConfigError, describeEventStore, describeReadModels, loadConfig } from '../infrastructure/config';
 import { MasterKeyError } from '../infrastructure/keys/master-key';
 import { openCore, openPlatform, openViews } from '../infrastructure/platform';
+import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
+import { ViewsUnavailableError } from '../application/ports/view-store';
 import { verifyAudit } from '../infrastructure/audit-verify';
 
 const USAGE = `usage: qkmp <command>
@@ -117,6 +119,9 @@ const projections = async (action: string | undefined): Promise<void> => {
   const core = openCore(config);
   const views = openViews(config);
   try {
+    if (views instanceof RedisViewStore && !(await views.ready(5000))) {
+      fail(`cannot reach ${describeReadModels(config.readModels)}; check that Redis is running, then try again`);
+    }
     if (action === 'rebuild') {
       const position = await rebuildViews(core.store, views);
       out(`views rebuilt from the log up to position ${position}`);
@@ -185,7 +190,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.exit(2);
   }
   // Errors the user can act on are one line; anything else keeps its stack for a bug report.
-  const known = error instanceof ConfigError || error instanceof MasterKeyError || error instanceof CommandFailed;
+  const known =
+    error instanceof ConfigError || error instanceof MasterKeyError || error instanceof CommandFailed || error instanceof ViewsUnavailableError;
   process.stderr.write(`qkmp: ${known ? (error as Error).message : error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });
