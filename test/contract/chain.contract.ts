@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { ChainReport, EventStore, NewEvent, RecordedEvent, VerifyChainOptions } from '../../application/ports/event-store';
 import { AuditChain, ChainKeyMissingError, ChainRow, ReadChainPage } from '../../infrastructure/event-store/chain';
 import { MasterKey } from '../../infrastructure/keys/master-key';
+import { sampleEvent } from '../support/events';
 
 /** Direct access to a store's storage, as someone who can write the database but has no key. */
 export interface ChainTamper {
@@ -39,23 +40,8 @@ export const expectNoKey = (text: string, key: Buffer): void => {
   expect(Buffer.from(text, 'latin1').indexOf(key)).toBe(-1);
 };
 
-export const newEvent = (data: unknown = { serial: 'UKEY-000001', bytes: 4096 }): NewEvent => {
-  const commandId = randomUUID();
-  return {
-    id: randomUUID(),
-    type: 'ChainChecked',
-    data,
-    metadata: {
-      actorId: 'auditor-1',
-      actorRole: 'AUDITOR',
-      commandId,
-      commandType: 'CheckChain',
-      correlationId: commandId,
-      causationId: commandId,
-      occurredAt: '2026-01-01T00:00:00.000Z',
-    },
-  };
-};
+export const newEvent = (data: unknown = { serial: 'UKEY-000001', bytes: 4096 }): NewEvent =>
+  sampleEvent({ type: 'ChainChecked', data });
 
 /** Eight events in single appends and batches over three streams, at positions 1..8. */
 export const seed = async (store: EventStore): Promise<RecordedEvent[]> => {

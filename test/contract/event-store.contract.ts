@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
-  EventMetadata,
   EventStore,
   NewEvent,
   RecordedEvent,
   Subscription,
   WrongExpectedRevisionError,
 } from '../../application/ports/event-store';
+import { sampleEvent } from '../support/events';
 
 export interface EventStoreContractOptions {
   /**
@@ -437,25 +437,7 @@ export const describeEventStoreContract = (
   });
 };
 
-const metadata = (): EventMetadata => {
-  const commandId = randomUUID();
-  return {
-    actorId: 'contract-tester',
-    actorRole: 'SECURITY_ADMIN',
-    commandId,
-    commandType: 'ContractCheck',
-    correlationId: commandId,
-    causationId: commandId,
-    occurredAt: '2026-01-01T00:00:00.000Z',
-  };
-};
-
-const newEvent = (type = 'ContractChecked', data: unknown = { check: 'contract' }): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data,
-  metadata: metadata(),
-});
+const newEvent = (type = 'ContractChecked', data: unknown = { check: 'contract' }): NewEvent => sampleEvent({ type, data });
 
 const events = (count: number): NewEvent[] => Array.from({ length: count }, () => newEvent());
 

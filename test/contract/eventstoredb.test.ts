@@ -1,6 +1,7 @@
 import { EventStore, NewEvent, StoreUnavailableError } from '../../application/ports/event-store';
 import { openEventStoreDb } from '../../infrastructure/event-store/eventstoredb';
 import { describeEventStoreContract } from './event-store.contract';
+import { sampleEvent } from '../support/events';
 
 const url = process.env.EVENTSTORE_URL;
 
@@ -32,20 +33,7 @@ describe('EventStoreDB that cannot be reached', () => {
   });
   afterEach(() => store.close());
 
-  const event: NewEvent = {
-    id: '3b0e8e0a-6f1d-4c55-9a8e-2f4b7c1d0e11',
-    type: 'DeviceInitialized',
-    data: { serial: 'UKEY-000001' },
-    metadata: {
-      actorId: 'admin-1',
-      actorRole: 'SECURITY_ADMIN',
-      commandId: 'cmd-1',
-      commandType: 'InitializeDevice',
-      correlationId: 'cmd-1',
-      causationId: 'cmd-1',
-      occurredAt: '2026-01-01T00:00:00.000Z',
-    },
-  };
+  const event: NewEvent = sampleEvent();
 
   const failureWithin = async (seconds: number, call: () => Promise<unknown>): Promise<unknown> => {
     const started = Date.now();

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { NewEvent, StoreUnavailableError } from '../../application/ports/event-store';
+import { StoreUnavailableError } from '../../application/ports/event-store';
 import { EventIdConflictError } from '../../application/ports/event-store';
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 import { describeEventStoreContract } from './event-store.contract';
+import { sampleEvent } from '../support/events';
 
 describeEventStoreContract('in-memory', async () => new InMemoryEventStore(), { contiguousPositions: true });
 
@@ -16,21 +17,7 @@ describe('in-memory event store', () => {
   });
   afterEach(() => store.close());
 
-  const event = (overrides: Partial<NewEvent> = {}): NewEvent => ({
-    id: randomUUID(),
-    type: 'DeviceInitialized',
-    data: { serial: 'UKEY-000001' },
-    metadata: {
-      actorId: 'admin-1',
-      actorRole: 'SECURITY_ADMIN',
-      commandId: 'cmd-1',
-      commandType: 'InitializeDevice',
-      correlationId: 'cmd-1',
-      causationId: 'cmd-1',
-      occurredAt: '2026-01-01T00:00:00.000Z',
-    },
-    ...overrides,
-  });
+  const event = sampleEvent;
 
   it('names the conflicting id and stream in a typed error', async () => {
     const shared = event();

@@ -11,6 +11,7 @@ import {
 } from '../../application/ports/event-store';
 import { acceptedRevisions, appendVia, PostgresEventStore } from '../../infrastructure/event-store/postgres';
 import { describeEventStoreContract } from './event-store.contract';
+import { sampleEvent } from '../support/events';
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 // One schema per test file, so files can run in parallel on one database.
@@ -27,20 +28,7 @@ describeEventStoreContract('PostgreSQL', async () => new PostgresEventStore(url,
   contiguousPositions: true,
 });
 
-const event = (): NewEvent => ({
-  id: randomUUID(),
-  type: 'DeviceInitialized',
-  data: { serial: 'UKEY-000001' },
-  metadata: {
-    actorId: 'admin-1',
-    actorRole: 'SECURITY_ADMIN',
-    commandId: 'cmd-1',
-    commandType: 'InitializeDevice',
-    correlationId: 'cmd-1',
-    causationId: 'cmd-1',
-    occurredAt: '2026-01-01T00:00:00.000Z',
-  },
-});
+const event = (): NewEvent => sampleEvent();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { NewEvent, RecordedEvent, StoreUnavailableError, WrongExpectedRevisionError } from '../../application/ports/event-store';
 import { SqliteEventStore } from '../../infrastructure/event-store/sqlite';
 import { describeEventStoreContract } from './event-store.contract';
+import { sampleEvent } from '../support/events';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qkmp-sqlite-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -15,20 +16,7 @@ describeEventStoreContract('SQLite', async () => new SqliteEventStore(path.join(
   contiguousPositions: true,
 });
 
-const event = (): NewEvent => ({
-  id: randomUUID(),
-  type: 'DeviceInitialized',
-  data: { serial: 'UKEY-000001' },
-  metadata: {
-    actorId: 'admin-1',
-    actorRole: 'SECURITY_ADMIN',
-    commandId: 'cmd-1',
-    commandType: 'InitializeDevice',
-    correlationId: 'cmd-1',
-    causationId: 'cmd-1',
-    occurredAt: '2026-01-01T00:00:00.000Z',
-  },
-});
+const event = (): NewEvent => sampleEvent();
 
 // Plain JavaScript, as a worker thread cannot load TypeScript.
 const HOLD_WRITE_LOCK = `

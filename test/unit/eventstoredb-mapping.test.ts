@@ -29,16 +29,9 @@ import {
   toRecordedEvent,
   toSafeNumber,
 } from '../../infrastructure/event-store/eventstoredb-mapping';
+import { sampleMetadata } from '../support/events';
 
-const metadata: EventMetadata = {
-  actorId: 'admin-1',
-  actorRole: 'SECURITY_ADMIN',
-  commandId: 'cmd-1',
-  commandType: 'InitializeDevice',
-  correlationId: 'cmd-1',
-  causationId: 'cmd-1',
-  occurredAt: '2026-01-01T00:00:00.000Z',
-};
+const metadata: EventMetadata = sampleMetadata();
 
 const otherId = '0c6f3a1e-94d2-4b7f-8e15-3a9d2c4b6f70';
 
