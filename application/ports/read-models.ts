@@ -4,6 +4,7 @@
 import { DeviceKind } from '../../domain/shared/types';
 import { DeviceStatus, CredentialKind } from '../../domain/device/state';
 import { ChargerStatus } from '../../domain/charger/state';
+import { PoolBalance as KeyPoolBalance } from '../../domain/keypool/state';
 
 export interface DeviceView {
   readonly serial: string;
@@ -45,16 +46,9 @@ export interface DeviceKeyBalance {
   readonly remaining: number;
 }
 
-/** Bytes, per key source. available + reserved + issued + frozen + consumed + destroyed = ingested. */
-export interface PoolBalance {
+/** The pool aggregate's own balance, per key source, as the views keep it. */
+export interface PoolBalance extends KeyPoolBalance {
   readonly sourceId: string;
-  readonly ingested: number;
-  readonly available: number;
-  readonly reserved: number;
-  readonly issued: number;
-  readonly frozen: number;
-  readonly consumed: number;
-  readonly destroyed: number;
 }
 
 export interface ChargerView {
