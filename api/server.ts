@@ -1,5 +1,9 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { Express, RequestHandler } from 'express';
@@ -40,6 +44,16 @@ const bodyAlwaysSet: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/**
+ * Every answer here is for one principal and may name devices and holders: no cache may keep it.
+ * Set for every response on the path, refusals included, in place of Apollo's cache-control
+ * plugin, which would compute a policy by wrapping every field's resolver on every request.
+ */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
 /** The GraphQL API on one HTTP server: queries and mutations over HTTP, subscriptions over WebSocket, both at /graphql. */
 export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions = {}): Promise<ApiServer> => {
   const production = options.production ?? process.env.NODE_ENV === 'production';
@@ -55,6 +69,8 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
 
   const app = express();
   app.disable('x-powered-by');
+  // A POSTed GraphQL answer is never revalidated: hashing each body for an ETag would be wasted.
+  app.disable('etag');
   const httpServer = http.createServer(app);
   const wss = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
   const webSockets = serveWebSocket(wss, {
@@ -79,6 +95,9 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     plugins: [
       ...armor.plugins,
       ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      // Inline traces are for federated subgraphs, which this schema is not.
+      ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
         serverWillStart: async () => ({
@@ -93,6 +112,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
 
   app.use(
     GRAPHQL_PATH,
+    noStore,
     authenticateRequests(deps.access),
     rateLimiter(limits.rateLimit),
     express.json({ limit: limits.maxBodyBytes }),

@@ -98,6 +98,27 @@ describe('rate limit', () => {
   });
 });
 
+describe('caching', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start();
+  });
+  afterAll(() => p.close());
+
+  it('forbids every cache to keep an answer, refusals included, and sends no ETag', async () => {
+    const answers = [
+      await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN'),
+      await p.gql('{ pools { sourceId } }', {}, { token: `qkmp_${'B'.repeat(43)}` }),
+      await p.post('{"query": ', p.tokens.AUDITOR),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 401, 400]);
+    for (const answer of answers) {
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('etag')).toBeNull();
+    }
+  });
+});
+
 describe('production mode', () => {
   const INTROSPECTION = '{ __schema { queryType { name } } }';
 
