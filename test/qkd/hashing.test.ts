@@ -1,0 +1,58 @@
+import { finalKeyLength } from '../../qkd/amplification';
+import { binaryEntropy } from '../../qkd/entropy';
+import { randomBits, seededRandom } from '../../qkd/random';
+import { toeplitzHash, toeplitzSeedLength } from '../../qkd/toeplitz';
+import { chooseVerificationHash, tagsMatch, verificationTag } from '../../qkd/verification';
+
+/** Row by row: y_i = XOR_j T[i][j] x_j with T[i][j] = seed[i - j + n - 1]. */
+const naive = (seed: Uint8Array, x: Uint8Array, m: number): number[] =>
+  Array.from({ length: m }, (_, i) => {
+    let bit = 0;
+    for (let j = 0; j < x.length; j++) bit ^= seed[i - j + x.length - 1] & x[j];
+    return bit;
+  });
+
+describe('Toeplitz hashing', () => {
+  it('matches a bit-by-bit matrix multiplication on random small inputs', () => {
+    const r = seededRandom(21);
+    for (let t = 0; t < 200; t++) {
+      const n = 1 + (r.nextUint32() % 300);
+      const m = 1 + (r.nextUint32() % n);
+      const [seed, x] = [randomBits(r, toeplitzSeedLength(n, m)), randomBits(r, n)];
+      expect(Array.from(toeplitzHash(seed, x, m))).toEqual(naive(seed, x, m));
+    }
+  });
+
+  it('stays exact where convolution sums are large', () => {
+    const [n, m] = [4000, 3000];
+    const ones = new Uint8Array(n).fill(1);
+    const seed = new Uint8Array(n + m - 1).fill(1);
+    expect(Array.from(toeplitzHash(seed, ones, m))).toEqual(naive(seed, ones, m));
+  });
+
+  it('rejects a seed of the wrong length', () => {
+    expect(() => toeplitzHash(new Uint8Array(5), new Uint8Array(4), 3)).toThrow(/n \+ m - 1 = 6/);
+  });
+});
+
+describe('verification', () => {
+  it('catches a deliberately wrong correction and passes a right one', () => {
+    const r = seededRandom(5);
+    const key = randomBits(r, 5000);
+    const hash = chooseVerificationHash(key.length, r);
+    const wrong = Uint8Array.from(key);
+    wrong[17] ^= 1;
+    wrong[4000] ^= 1;
+    expect(tagsMatch(verificationTag(key, hash), verificationTag(Uint8Array.from(key), hash))).toBe(true);
+    expect(tagsMatch(verificationTag(key, hash), verificationTag(wrong, hash))).toBe(false);
+  });
+});
+
+describe('final key length', () => {
+  it('follows l = floor(n (1 - h(Q_U)) - leak_EC - leak_verify - 2 log2(1 / eps_PA))', () => {
+    const inputs = { reconciledBits: 100_000, qberUpperBound: 0.03, disclosedParityBits: 21_000, verificationBits: 64, epsilonPA: 1e-10 };
+    const expected = Math.floor(100_000 * (1 - binaryEntropy(0.03)) - 21_000 - 64 - 2 * Math.log2(1e10));
+    expect(finalKeyLength(inputs)).toBe(expected);
+    expect(finalKeyLength({ ...inputs, disclosedParityBits: 90_000 })).toBe(0);
+  });
+});
