@@ -5,18 +5,27 @@ const SET = 1;
 const INCR = 2;
 const INDEX = 4;
 const OTHER = 8;
+/** More than one op touches the key: only such keys have anything to merge. */
+const SHARED = 16;
 
 /**
  * Fewer, larger operations with exactly the effect of `ops` applied in order, for a write that
  * applies whole. Operations on a key that nothing else in the write touches or reads commute, so
  * they merge into the first one: plain sets (later fields win), plain increments (summed) and
  * index additions (deduplicated). A replay of a thousand events then adds each index's members in
- * one command, and bumps each counter once.
+ * one command, and bumps each counter once. An op alone on its key is passed on as it is, so a
+ * projection that groups its own operations costs no copying here.
  */
-export const coalesce = (ops: readonly ViewOp[]): ViewOp[] => {
+export const coalesce = (ops: readonly ViewOp[]): readonly ViewOp[] => {
   const roles = new Map<string, number>();
+  let shared = false;
   const note = (key: string, role: number): void => {
-    roles.set(key, (roles.get(key) ?? 0) | role);
+    const seen = roles.get(key);
+    if (seen === undefined) roles.set(key, role);
+    else {
+      roles.set(key, seen | role | SHARED);
+      shared = true;
+    }
   };
   // Keys a reindex or incrVia reaches are known by prefix only: another op on them never merges.
   const reached = new Set<string>();
@@ -32,11 +41,12 @@ export const coalesce = (ops: readonly ViewOp[]): ViewOp[] => {
       reached.add(op.keyPrefix);
     }
   }
+  if (!shared) return ops;
   const verdicts = new Map<string, boolean>();
   const mergeable = (key: string, role: number): boolean => {
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      verdict = roles.get(key) === role;
+      verdict = roles.get(key) === (role | SHARED);
       for (const prefix of reached) if (verdict && key.startsWith(prefix)) verdict = false;
       verdicts.set(key, verdict);
     }

@@ -36,8 +36,10 @@ const below = (max: LexBound, member: string): LexBound => (max === '+' || membe
 const above = (min: LexBound, member: string): LexBound => (min === '-' || member >= min.slice(1) ? `(${member}` : min);
 
 export interface IndexQuery {
-  /** Members must be in every one of these indexes (at least one). */
+  /** Members must be in every one of these indexes (at least one)... */
   readonly indexes: readonly string[];
+  /** ...and in none of these. */
+  readonly excluded?: readonly string[];
   readonly min: LexBound;
   readonly max: LexBound;
   /** Greatest first. */
@@ -54,41 +56,88 @@ export interface MemberPage {
   readonly more: boolean;
 }
 
+interface Range {
+  readonly min: LexBound;
+  readonly max: LexBound;
+  readonly rev: boolean;
+}
+
+/** The members of `chunk` that are in every index of `all` and in no index of `none`. */
+const kept = async (views: ViewStore, chunk: string[], all: readonly string[], none: readonly string[]): Promise<string[]> => {
+  let matching = chunk;
+  for (const [key, wanted] of [...all.map((key) => [key, true] as const), ...none.map((key) => [key, false] as const)]) {
+    if (matching.length === 0) break;
+    const found = await views.contains(key, matching);
+    matching = matching.filter((_, i) => found[i] === wanted);
+  }
+  return matching;
+};
+
+/** Calls `visit` with the members of `key` in the range, in order, a chunk at a time, until it returns false. */
+const scan = async (
+  views: ViewStore,
+  key: string,
+  range: Range,
+  chunkSize: number,
+  visit: (chunk: string[]) => Promise<boolean>,
+): Promise<void> => {
+  let { min, max } = range;
+  for (;;) {
+    const chunk = await views.range(key, { min, max, rev: range.rev, count: chunkSize });
+    if (!(await visit(chunk)) || chunk.length < chunkSize) return;
+    const last = chunk[chunk.length - 1];
+    if (range.rev) max = `(${last}`;
+    else min = `(${last}`;
+  }
+};
+
 /**
- * One page of the members common to several indexes, in order. With one index the store counts
- * and ranges directly; with more, the smallest is scanned in chunks and each member looked up in
- * the others, so the cost follows the most selective filter.
+ * One page of the members common to several indexes and absent from the excluded ones, in
+ * order. With one index and fewer members to leave out than it holds, the store counts directly
+ * and subtracts what is left out, and the page is read from the cursor on, skipping those; so a
+ * query costs about one page whatever the size of the index. Otherwise the smallest index is
+ * scanned in chunks and each member looked up in the others, so the cost follows the most
+ * selective filter.
  */
 export const pageOfMembers = async (views: ViewStore, query: IndexQuery): Promise<MemberPage> => {
-  const { indexes, min, max, rev, after, first } = query;
-  const sizes = await views.counts(indexes.map((key) => ({ key, min, max })));
-  if (indexes.length === 1) {
-    const [start, end] = after === undefined ? [min, max] : rev ? [min, below(max, after)] : [above(min, after), max];
-    const members = await views.range(indexes[0], { min: start, max: end, rev, count: first + 1 });
-    return { members: members.slice(0, first), total: sizes[0], more: members.length > first };
+  const { indexes, excluded = [], min, max, rev, after, first } = query;
+  const sizes = await views.counts([...indexes, ...excluded].map((key) => ({ key, min, max })));
+  const included = sizes.slice(0, indexes.length);
+  if (included.some((size) => size === 0)) return { members: [], total: 0, more: false };
+  const present = excluded.filter((_, i) => sizes[indexes.length + i] > 0);
+  const leftOut = sizes.slice(indexes.length).reduce((sum, size) => sum + size, 0);
+  const [start, end] = after === undefined ? [min, max] : rev ? [min, below(max, after)] : [above(min, after), max];
+
+  if (indexes.length === 1 && leftOut < included[0]) {
+    // Each member left out is counted once: in the first excluded index that holds it.
+    let excludedHere = 0;
+    for (let i = 0; i < present.length; i++) {
+      await scan(views, present[i], { min, max, rev }, SCAN_CHUNK, async (chunk) => {
+        excludedHere += (await kept(views, chunk, indexes, present.slice(0, i))).length;
+        return true;
+      });
+    }
+    const page: string[] = [];
+    // At most leftOut members are skipped, so the first chunk usually fills the page.
+    await scan(views, indexes[0], { min: start, max: end, rev }, Math.min(SCAN_CHUNK, first + 1 + leftOut), async (chunk) => {
+      page.push(...(await kept(views, chunk, [], present)));
+      return page.length <= first;
+    });
+    return { members: page.slice(0, first), total: included[0] - excludedHere, more: page.length > first };
   }
-  if (sizes.some((size) => size === 0)) return { members: [], total: 0, more: false };
-  const smallest = sizes.indexOf(Math.min(...sizes));
+
+  const smallest = included.indexOf(Math.min(...included));
   const others = indexes.filter((_, i) => i !== smallest);
   const page: string[] = [];
   let total = 0;
-  let [start, end] = [min, max];
-  for (;;) {
-    const chunk = await views.range(indexes[smallest], { min: start, max: end, rev, count: SCAN_CHUNK });
-    let matching = chunk;
-    for (const key of others) {
-      const found = await views.contains(key, matching);
-      matching = matching.filter((_, i) => found[i]);
-    }
+  await scan(views, indexes[smallest], { min, max, rev }, SCAN_CHUNK, async (chunk) => {
+    const matching = await kept(views, chunk, others, present);
     total += matching.length;
     for (const member of matching) {
       const pastCursor = after === undefined || (rev ? member < after : member > after);
       if (pastCursor && page.length <= first) page.push(member);
     }
-    if (chunk.length < SCAN_CHUNK) break;
-    const last = chunk[chunk.length - 1];
-    if (rev) end = `(${last}`;
-    else start = `(${last}`;
-  }
+    return true;
+  });
   return { members: page.slice(0, first), total, more: page.length > first };
 };

@@ -74,11 +74,12 @@ const prepare = (
   return { events, writes, after, unreadable };
 };
 
+/** Applies the writes; what is awaited holds only what the result needs, not the writes, which can be large. */
 const applyPrepared = async (views: ViewStore, prepared: Prepared, before: Checkpoints): Promise<BatchResult> => {
+  const { events, after, unreadable } = prepared;
   const result = prepared.writes.length === 0 ? { applied: true as const } : await views.apply(prepared.writes);
   if (!result.applied) return result;
-  const batch = { events: prepared.events, before, after: prepared.after };
-  return { applied: true, batch, unreadable: prepared.unreadable };
+  return { applied: true, batch: { events, before, after }, unreadable };
 };
 
 /** Projects consecutive events of the log and applies them, given the stored checkpoints, in one atomic write. */
@@ -109,10 +110,19 @@ export interface CatchUpOptions {
   readonly stopped?: () => boolean;
 }
 
+/** Writes sent before the oldest one's reply is in, so that the store never waits for the next batch. */
+const WRITES_AHEAD = 2;
+
+type Outcome = { readonly result: BatchResult; readonly last: boolean } | { readonly error: unknown };
+
 /**
  * Reads the log in pages from the lowest stored checkpoint and applies each page as one batch,
- * until a page comes back short (the end of the log, or of the limits). While one batch is being
- * written, the next page is read and projected. Returns the checkpoints reached.
+ * until a page comes back short (the end of the log, or of the limits). Batches are built on the
+ * checkpoints the writes before them will leave, and sent while those are still in flight: the
+ * store applies them in order, and each applies only on exactly the checkpoints it was built on.
+ * Results are taken in order; once a write is refused (the views moved) or fails, nothing more
+ * is sent, and the catch-up starts again from the stored checkpoints or rejects. Returns the
+ * checkpoints reached.
  */
 export const catchUp = async (store: EventStore, views: ViewStore, options: CatchUpOptions): Promise<Checkpoints> => {
   const { projections, limits, onApplied, stopped } = options;
@@ -122,40 +132,45 @@ export const catchUp = async (store: EventStore, views: ViewStore, options: Catc
     (await store.readAll({ after, maxCount: batchSize })).filter((e) => e.position <= end);
 
   let applied = await views.checkpoints(projectionNames(projections));
-  let page = await read(lowest(applied));
-  let writing: Promise<BatchResult | undefined> = Promise.resolve(undefined);
-  // The checkpoints the next batch is built on: those the batch being written will leave.
+  // The checkpoints the next batch is built on: those the writes in flight will leave.
   let planned = applied;
-  let atEnd = page.length < batchSize;
-  while (page.length > 0 && !stopped?.()) {
-    const prepared = prepare(projections, page, planned, limits);
-    const previous = await writing;
-    if (previous?.applied === false) {
-      // Someone else moved the views meanwhile: start again from where they now are.
-      applied = planned = previous.checkpoints;
-      page = await read(lowest(applied));
-      atEnd = page.length < batchSize;
-      writing = Promise.resolve(undefined);
-      continue;
+  const inFlight: Promise<Outcome>[] = [];
+  let trouble: { readonly error: unknown } | { readonly moved: true } | undefined;
+  const settleOldest = async (): Promise<void> => {
+    const outcome = await inFlight.shift()!;
+    if ('error' in outcome) trouble ??= outcome;
+    else if (!outcome.result.applied) trouble ??= { moved: true };
+    else {
+      applied = outcome.result.batch.after;
+      onApplied?.(outcome.result.batch, outcome.last);
     }
-    if (previous?.applied) applied = previous.batch.after;
-    const builtOn = planned;
-    const last = atEnd && prepared.unreadable === undefined;
-    writing = applyPrepared(views, prepared, builtOn).then((result) => {
-      if (result.applied) onApplied?.(result.batch, last);
-      return result;
-    });
+  };
+
+  let after = lowest(applied);
+  let unreadable: ProjectionError | undefined;
+  while (!stopped?.()) {
+    const page = await read(after);
+    if (page.length === 0) break;
+    const prepared = prepare(projections, page, planned, limits);
+    while (inFlight.length >= WRITES_AHEAD && trouble === undefined) await settleOldest();
+    if (trouble !== undefined) break;
+    const last = page.length < batchSize && prepared.unreadable === undefined;
+    inFlight.push(
+      applyPrepared(views, prepared, planned).then(
+        (result): Outcome => ({ result, last }),
+        (error: unknown): Outcome => ({ error }),
+      ),
+    );
     planned = prepared.after;
     await sendTurn();
-    if (prepared.unreadable) {
-      await writing;
-      throw prepared.unreadable;
-    }
-    if (atEnd) break;
-    page = await read(page[page.length - 1].position);
-    atEnd = page.length < batchSize;
+    unreadable = prepared.unreadable;
+    if (unreadable !== undefined || page.length < batchSize) break;
+    after = page[page.length - 1].position;
   }
-  const final = await writing;
-  if (final?.applied === false) return catchUp(store, views, options);
-  return final?.applied ? final.batch.after : applied;
+  while (inFlight.length > 0) await settleOldest();
+  if (trouble !== undefined && 'error' in trouble) throw trouble.error;
+  if (unreadable !== undefined) throw unreadable;
+  // Someone else moved the views meanwhile: start again from where they now are.
+  if (trouble !== undefined) return catchUp(store, views, options);
+  return applied;
 };

@@ -11,6 +11,11 @@ import {
 import { CHECKPOINTS_KEY } from './checkpoints';
 import { SortedSet } from './sorted-set';
 
+const isEmpty = (record: object): boolean => {
+  for (const _ in record) return false;
+  return true;
+};
+
 /**
  * Views in this process's memory, the default: lost at exit and rebuilt from the log at start.
  * `apply` runs in one synchronous step, which makes each write atomic against every other call.
@@ -93,17 +98,18 @@ export class MemoryViewStore implements ViewStore {
 
   private run(op: ViewOp): void {
     switch (op.kind) {
+      // Like Redis, a hash with no field does not exist: writing no field creates none.
       case 'set': {
-        const hash = this.hashFor(op.key, op.onlyIfExists);
-        if (hash) for (const [field, value] of Object.entries(op.fields)) hash.set(field, value);
+        const hash = isEmpty(op.fields) ? undefined : this.hashFor(op.key, op.onlyIfExists);
+        if (hash) for (const field in op.fields) hash.set(field, op.fields[field]);
         return;
       }
       case 'incr':
-        this.increment(this.hashFor(op.key, op.onlyIfExists), op.by);
+        if (!isEmpty(op.by)) this.increment(this.hashFor(op.key, op.onlyIfExists), op.by);
         return;
       case 'index': {
         const index = this.indexFor(op.key);
-        op.members.forEach((member) => index.add(member));
+        for (const member of op.members) index.add(member);
         return;
       }
       case 'reindex': {
@@ -117,7 +123,7 @@ export class MemoryViewStore implements ViewStore {
       }
       case 'incrVia': {
         const owner = this.hashMap.get(op.via)?.get(op.viaField);
-        if (owner !== undefined) this.increment(this.hashFor(op.keyPrefix + owner), op.by);
+        if (owner !== undefined && !isEmpty(op.by)) this.increment(this.hashFor(op.keyPrefix + owner), op.by);
         return;
       }
     }
@@ -143,6 +149,6 @@ export class MemoryViewStore implements ViewStore {
   }
 
   private increment(hash: Map<string, string> | undefined, by: Readonly<Record<string, number>>): void {
-    if (hash) for (const [field, n] of Object.entries(by)) hash.set(field, String(Number(hash.get(field) ?? 0) + n));
+    if (hash) for (const field in by) hash.set(field, String(Number(hash.get(field) ?? 0) + by[field]));
   }
 }

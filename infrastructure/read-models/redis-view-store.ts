@@ -129,9 +129,13 @@ export class RedisViewStore implements ViewStore {
   }
 
   async apply(writes: readonly ProjectionWrite[]): Promise<ApplyResult> {
-    const key = this.namespace + CHECKPOINTS_KEY;
-    const encoded = encodeWrites(writes);
-    const reply = await this.guard(() => this.client.applyViews(key, this.namespace, encoded));
+    let reply: string[];
+    try {
+      // Handed to the client as it is made, so that nothing holds the encoding while the reply is awaited.
+      reply = await this.client.applyViews(this.namespace + CHECKPOINTS_KEY, this.namespace, encodeWrites(writes));
+    } catch (error) {
+      throw this.failure(error);
+    }
     if (reply[0] === 'ok') return { applied: true };
     const checkpoints: Record<string, number> = {};
     for (let i = 1; i < reply.length; i += 2) checkpoints[reply[i]] = Number(reply[i + 1]);
@@ -245,8 +249,12 @@ export class RedisViewStore implements ViewStore {
     try {
       return await command();
     } catch (error) {
-      throw unavailable(error) ? new ViewsUnavailableError(this.where, error) : error;
+      throw this.failure(error);
     }
+  }
+
+  private failure(error: unknown): unknown {
+    return unavailable(error) ? new ViewsUnavailableError(this.where, error) : error;
   }
 }
 

@@ -1,15 +1,19 @@
 import { AuditEntry, AuditOutcome } from '../../application/ports/read-models';
+import { RecordedEvent } from '../../application/ports/event-store';
 import { ViewOp } from '../../application/ports/view-store';
 import { ProjectedEvent, Projection } from '../projection';
 
 // Keys. Every index holds the same members, `<ISO time>|<position>`, so members sort by time then
-// position and indexes can be intersected; entries are kept by position.
+// position and indexes can be intersected; entries are kept by position. Only the failure
+// outcomes have an index: a success is an entry in neither, which spares the largest index of all.
 export const ENTRIES = 'audit:entries';
 export const ALL_ENTRIES = 'audit:all';
 export const byTarget = (target: string): string => `audit:target:${target}`;
 export const byActor = (actorId: string): string => `audit:actor:${actorId}`;
 export const byAction = (action: string): string => `audit:action:${action}`;
-export const byOutcome = (outcome: AuditOutcome): string => `audit:outcome:${outcome}`;
+export type FailureOutcome = Exclude<AuditOutcome, 'SUCCESS'>;
+export const FAILURE_OUTCOMES: readonly FailureOutcome[] = ['REFUSED', 'FAILED'];
+export const byOutcome = (outcome: FailureOutcome): string => `audit:outcome:${outcome}`;
 /** Refused or failed entries of one action. */
 export const failuresOf = (action: string): string => `audit:failed:${action}`;
 export const FAILED_ACTIONS = 'audit:failed-actions';
@@ -21,34 +25,57 @@ export const granularities = {
 } as const;
 
 const POSITION_DIGITS = 16;
+/** Per number of digits, what comes between a member's time and its position's digits. */
+const SEPARATORS = Array.from({ length: POSITION_DIGITS + 1 }, (_, digits) => `|${'0'.repeat(POSITION_DIGITS - digits)}`);
 
-export const memberOf = (at: string, position: number): string => `${at}|${String(position).padStart(POSITION_DIGITS, '0')}`;
+export const memberOf = (at: string, position: number): string => {
+  const digits = String(position);
+  return at + SEPARATORS[digits.length] + digits;
+};
 export const positionOf = (member: string): number => Number(member.slice(member.indexOf('|') + 1));
+const timeOf = (member: string): string => member.slice(0, member.indexOf('|'));
 
 /**
- * An entry as kept in the entries hash, under its position: a JSON array in this order, a third
- * smaller than the object, which adds up over a whole log.
+ * An entry as kept in the entries hash, under its position: a JSON array of the fields that its
+ * index member (time, position) and stream id (target) do not already give, the correlation id
+ * left out when it is the command id, as it is for every command a console sends. Each byte
+ * counts once per event of the whole log, in memory and on every replay.
  */
-const STORED = [
-  'eventId',
-  'streamId',
-  'revision',
-  'action',
-  'target',
-  'actorId',
-  'actorRole',
-  'outcome',
-  'reason',
-  'at',
-  'commandId',
-  'correlationId',
-] as const;
+const storedEntry = ({ id, streamId, revision, type, metadata }: RecordedEvent, { outcome, reason }: Judged): string => {
+  const stored = [id, streamId, revision, type, metadata.actorId, metadata.actorRole, outcome, reason, metadata.commandId];
+  if (metadata.correlationId !== metadata.commandId) stored.push(metadata.correlationId);
+  return JSON.stringify(stored);
+};
 
-const storedEntry = (entry: AuditEntry): string => JSON.stringify(STORED.map((field) => entry[field]));
-
-export const entryFrom = (position: number, stored: string): AuditEntry => {
+/** The entry stored for the index member `member`. */
+export const entryFrom = (member: string, stored: string): AuditEntry => {
   const values = JSON.parse(stored) as unknown[];
-  return Object.fromEntries([['position', position], ...STORED.map((field, i) => [field, values[i]])]) as AuditEntry;
+  const [eventId, streamId, revision, action, actorId, actorRole, outcome, reason, commandId] = values as [
+    string,
+    string,
+    number,
+    string,
+    string,
+    string,
+    AuditOutcome,
+    string | null,
+    string,
+  ];
+  return {
+    position: positionOf(member),
+    eventId,
+    streamId,
+    revision,
+    action,
+    target: targetOf(streamId),
+    actorId,
+    actorRole,
+    outcome,
+    reason,
+    at: timeOf(member),
+    commandId,
+    correlationId: (values.length > 9 ? values[9] : commandId) as string,
+  };
 };
 
 /** `device-UKEY-0001` -> `device:UKEY-0001`: the stream's aggregate and id. */
@@ -59,8 +86,15 @@ export const targetOf = (streamId: string): string => {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
+interface Judged {
+  readonly outcome: AuditOutcome;
+  readonly reason: string | null;
+}
+
+const SUCCESS: Judged = { outcome: 'SUCCESS', reason: null };
+
 /** Refusals and failures that are events; everything else, known or not, succeeded. */
-const judge = ({ event, recorded }: ProjectedEvent): { outcome: AuditOutcome; reason: string | null } => {
+const judge = ({ event, recorded }: ProjectedEvent): Judged => {
   switch (event?.type) {
     case 'DeviceAuthenticationFailed': {
       const { reason, chargerId, consecutiveFailures } = event.data;
@@ -83,7 +117,7 @@ const judge = ({ event, recorded }: ProjectedEvent): { outcome: AuditOutcome; re
     const what = `${text(data.reason) ?? 'DENIED'}: ${text(data.operation) ?? 'unknown operation'}`;
     return { outcome: 'REFUSED', reason: target ? `${what} on ${target}` : what };
   }
-  return { outcome: 'SUCCESS', reason: null };
+  return SUCCESS;
 };
 
 export const auditEntryOf = (e: ProjectedEvent): AuditEntry => {
@@ -105,60 +139,96 @@ export const auditEntryOf = (e: ProjectedEvent): AuditEntry => {
   };
 };
 
+/** Members of a batch grouped by a value of theirs (target, actor, ...), in log order. */
+class Groups {
+  private readonly groups = new Map<string, string[]>();
+
+  add(value: string, member: string): void {
+    const members = this.groups.get(value);
+    if (members === undefined) this.groups.set(value, [member]);
+    else members.push(member);
+  }
+
+  values(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  indexes(key: (value: string) => string, out: ViewOp[]): void {
+    for (const [value, members] of this.groups) out.push({ kind: 'index', key: key(value), members });
+  }
+}
+
+/** Per time bucket, how many entries of each action; events mostly arrive in order, so the last bucket is kept at hand. */
+class BucketCounts {
+  private readonly buckets = new Map<string, Map<string, number>>();
+  private lastBucket = '';
+  private last?: Map<string, number>;
+
+  constructor(private readonly length: number) {}
+
+  count(at: string, action: string): void {
+    if (this.last === undefined || !at.startsWith(this.lastBucket)) {
+      this.lastBucket = at.slice(0, this.length);
+      this.last = this.buckets.get(this.lastBucket);
+      if (this.last === undefined) this.buckets.set(this.lastBucket, (this.last = new Map()));
+    }
+    this.last.set(action, (this.last.get(action) ?? 0) + 1);
+  }
+
+  ops(granularity: (typeof granularities)[keyof typeof granularities], out: ViewOp[]): void {
+    out.push({ kind: 'index', key: granularity.list, members: [...this.buckets.keys()] });
+    for (const [bucket, counts] of this.buckets) {
+      out.push({ kind: 'incr', key: granularity.bucket(bucket), by: Object.fromEntries(counts) });
+    }
+  }
+}
+
 /**
  * One entry per event in the log, whatever its type. Every operation adds to an index or a
- * counter or sets an entry, and none reads, so a batch's operations are grouped per key.
+ * counter or sets an entry, and none reads, so a batch's operations are grouped per key here:
+ * each index and counter gets one operation per batch.
  */
 export const auditProjection: Projection = {
   name: 'audit',
   project: (events) => {
     if (events.length === 0) return [];
     const entries: Record<string, string> = {};
-    // Each event's member is new to every index; lists of actors, actions and buckets repeat.
-    const indexes = new Map<string, string[]>();
-    const lists = new Map<string, Set<string>>();
-    const counters = new Map<string, Record<string, number>>();
-    const index = (key: string, member: string): void => {
-      const members = indexes.get(key);
-      if (members) members.push(member);
-      else indexes.set(key, [member]);
-    };
-    const list = (key: string, member: string): void => {
-      const members = lists.get(key);
-      if (members) members.add(member);
-      else lists.set(key, new Set([member]));
-    };
-    const count = (key: string, action: string): void => {
-      const counts = counters.get(key);
-      if (counts) counts[action] = (counts[action] ?? 0) + 1;
-      else counters.set(key, { [action]: 1 });
-    };
+    const all: string[] = [];
+    const [streams, actors, actions] = [new Groups(), new Groups(), new Groups()];
+    const [outcomes, failures] = [new Groups(), new Groups()];
+    const [hours, days] = [new BucketCounts(granularities.hour.length), new BucketCounts(granularities.day.length)];
     for (const e of events) {
-      const entry = auditEntryOf(e);
-      const member = memberOf(entry.at, entry.position);
-      entries[String(entry.position)] = storedEntry(entry);
-      index(ALL_ENTRIES, member);
-      index(byTarget(entry.target), member);
-      index(byActor(entry.actorId), member);
-      index(byAction(entry.action), member);
-      index(byOutcome(entry.outcome), member);
-      list(ACTORS, entry.actorId);
-      const hour = entry.at.slice(0, granularities.hour.length);
-      const day = entry.at.slice(0, granularities.day.length);
-      list(granularities.hour.list, hour);
-      list(granularities.day.list, day);
-      count(granularities.hour.bucket(hour), entry.action);
-      count(granularities.day.bucket(day), entry.action);
-      if (entry.outcome !== 'SUCCESS') {
-        index(failuresOf(entry.action), member);
-        list(FAILED_ACTIONS, entry.action);
+      const { recorded, at } = e;
+      const { position, type } = recorded;
+      const judged = judge(e);
+      const member = memberOf(at, position);
+      entries[position] = storedEntry(recorded, judged);
+      all.push(member);
+      // By stream: the target follows from it, once per stream in the batch.
+      streams.add(recorded.streamId, member);
+      actors.add(recorded.metadata.actorId, member);
+      actions.add(type, member);
+      hours.count(at, type);
+      days.count(at, type);
+      if (judged.outcome !== 'SUCCESS') {
+        outcomes.add(judged.outcome, member);
+        failures.add(type, member);
       }
     }
-    return [
+    const ops: ViewOp[] = [
       { kind: 'set', key: ENTRIES, fields: entries },
-      ...[...indexes].map(([key, members]): ViewOp => ({ kind: 'index', key, members })),
-      ...[...lists].map(([key, members]): ViewOp => ({ kind: 'index', key, members: [...members] })),
-      ...[...counters].map(([key, by]): ViewOp => ({ kind: 'incr', key, by })),
+      { kind: 'index', key: ALL_ENTRIES, members: all },
+      { kind: 'index', key: ACTORS, members: actors.values() },
     ];
+    streams.indexes((streamId) => byTarget(targetOf(streamId)), ops);
+    actors.indexes(byActor, ops);
+    actions.indexes(byAction, ops);
+    outcomes.indexes((outcome) => byOutcome(outcome as FailureOutcome), ops);
+    failures.indexes(failuresOf, ops);
+    const failed = failures.values();
+    if (failed.length > 0) ops.push({ kind: 'index', key: FAILED_ACTIONS, members: failed });
+    hours.ops(granularities.hour, ops);
+    days.ops(granularities.day, ops);
+    return ops;
   },
 };

@@ -21,6 +21,7 @@ import {
   ENTRIES,
   entryFrom,
   FAILED_ACTIONS,
+  FAILURE_OUTCOMES,
   failuresOf,
   granularities,
   positionOf,
@@ -60,24 +61,25 @@ export const audit = async (views: ViewStore, filter: AuditFilter, page: PageReq
   }
   const first = pageSize(page);
   const { min, max } = timeRange(filter);
+  const { outcome } = filter;
   const indexes = [
     filter.target !== undefined && byTarget(filter.target),
     filter.actorId !== undefined && byActor(filter.actorId),
     filter.action !== undefined && byAction(filter.action),
-    filter.outcome !== undefined && byOutcome(filter.outcome),
+    outcome !== undefined && outcome !== 'SUCCESS' && byOutcome(outcome),
   ].filter((key): key is string => typeof key === 'string');
   const found = await pageOfMembers(views, {
     indexes: indexes.length > 0 ? indexes : [ALL_ENTRIES],
+    excluded: outcome === 'SUCCESS' ? FAILURE_OUTCOMES.map(byOutcome) : [],
     min,
     max,
     rev: true,
     after: decodeCursor(LIST, page.after),
     first,
   });
-  const positions = found.members.map(positionOf);
-  const entries = await views.fields(ENTRIES, positions.map(String));
+  const entries = await views.fields(ENTRIES, found.members.map((member) => String(positionOf(member))));
   return {
-    items: entries.flatMap((stored, i) => (stored === null ? [] : [entryFrom(positions[i], stored)])),
+    items: entries.flatMap((stored, i) => (stored === null ? [] : [entryFrom(found.members[i], stored)])),
     total: found.total,
     endCursor: found.more ? encodeCursor(LIST, found.members[found.members.length - 1]) : null,
   };

@@ -1,10 +1,13 @@
 import { Fields, ViewOp } from '../../application/ports/view-store';
 import { DeviceEvent } from '../../domain/device';
 import { deviceEventCodecs } from '../../domain/device/events';
-import { eachEvent, ProjectedEvent, Projection } from '../projection';
+import { foldPerRecord } from '../fold';
+import { NO_OPS, opsOfEach, ProjectedEvent, Projection } from '../projection';
 
 // Keys: one hash per device, the list of all serials, and one index per filterable value.
-export const deviceKey = (serial: string): string => `device:${serial}`;
+const DEVICE_PREFIX = 'device:';
+export const deviceKey = (serial: string): string => DEVICE_PREFIX + serial;
+const isDeviceKey = (key: string): boolean => key.startsWith(DEVICE_PREFIX);
 export const ALL_DEVICES = 'devices';
 export const byStatus = 'devices:status:';
 export const byKind = 'devices:kind:';
@@ -14,7 +17,7 @@ export const byUser = 'devices:user:';
 const isDeviceEvent = (e: ProjectedEvent): e is ProjectedEvent & { event: DeviceEvent } =>
   e.event !== undefined && Object.prototype.hasOwnProperty.call(deviceEventCodecs, e.event.type);
 
-const deviceOps = ({ event, at, recorded }: ProjectedEvent & { event: DeviceEvent }): ViewOp[] => {
+const deviceOps = ({ event, at, recorded }: ProjectedEvent & { event: DeviceEvent }): readonly ViewOp[] => {
   const { serial } = event.data;
   const key = deviceKey(serial);
   const indexed = (indexPrefix: string, field: string, value: string): ViewOp => ({
@@ -72,11 +75,15 @@ const deviceOps = ({ event, at, recorded }: ProjectedEvent & { event: DeviceEven
     // Authentication attempts change no field of the view; the audit records them.
     case 'DeviceAuthenticationFailed':
     case 'DeviceAuthenticated':
-      return [];
+      return NO_OPS;
   }
 };
 
-export const deviceProjection: Projection = eachEvent('devices', (e) => (isDeviceEvent(e) ? deviceOps(e) : []));
+/** A batch's operations are folded per device: see foldPerRecord. */
+export const deviceProjection: Projection = {
+  name: 'devices',
+  project: (events) => foldPerRecord(opsOfEach(events, (e) => (isDeviceEvent(e) ? deviceOps(e) : NO_OPS)), isDeviceKey),
+};
 
 /** The serial whose DeviceView this event changes, if any: what device subscriptions are told. */
 export const changedDevice = (e: ProjectedEvent): string | undefined =>

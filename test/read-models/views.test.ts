@@ -60,7 +60,8 @@ const lifecycle = async (p: Platform): Promise<void> => {
   await p.run(USER_ADMIN, { type: 'CancelDeviceLoss', data: { serial: 'UKEY-000001' } });
   await p.run(SECURITY_ADMIN, { type: 'FreezeDevice', data: { serial: 'UKEY-000001', reason: 'inspection' } });
   await p.run(SECURITY_ADMIN, { type: 'RestoreDevice', data: { serial: 'UKEY-000001' } });
-  await p.appendForeign('principal-carol', 'PrincipalCreated', { principalId: 'carol', role: 'AUDITOR' });
+  const carol = { principalId: 'carol', role: 'AUDITOR' };
+  await p.appendForeign('principal-carol', 'PrincipalCreated', carol, SECURITY_ADMIN, 'onboarding-7');
   await p.appendForeign(
     'access-eve',
     'AccessDenied',
@@ -224,16 +225,23 @@ describe.each(bothStores)('read models in the $name view store', (kind) => {
       expect(entries.map((e) => e.position)).toEqual(log.map((e) => e.position).reverse());
       const byPosition = new Map(entries.map((e) => [e.position, e]));
       for (const event of log) {
-        expect(byPosition.get(event.position)).toMatchObject({
+        expect(byPosition.get(event.position)).toEqual({
+          position: event.position,
           eventId: event.id,
+          streamId: event.streamId,
+          revision: event.revision,
           action: event.type,
+          target: event.streamId.replace('-', ':'),
           actorId: event.metadata.actorId,
           actorRole: event.metadata.actorRole,
           outcome: outcomeOf(event.type),
+          reason: outcomeOf(event.type) === 'SUCCESS' ? null : expect.any(String),
           at: event.metadata.occurredAt,
           commandId: event.metadata.commandId,
+          correlationId: event.metadata.correlationId,
         });
       }
+      expect(entries.find((e) => e.action === 'PrincipalCreated')?.correlationId).toBe('onboarding-7');
     });
 
     it('records refusals and failures with their reason, and nothing secret', async () => {
@@ -272,12 +280,22 @@ describe.each(bothStores)('read models in the $name view store', (kind) => {
       await expectMatch({ target: 'device:UKEY-000002' }, (e) => e.target === 'device:UKEY-000002');
       await expectMatch({ actorId: 'kiosk-agent' }, (e) => e.actorId === 'kiosk-agent');
       await expectMatch({ outcome: 'REFUSED' }, (e) => e.outcome === 'REFUSED');
+      // Successes have no index of their own: they are the entries that are no failure.
+      await expectMatch({ outcome: 'SUCCESS' }, (e) => e.outcome === 'SUCCESS');
+      for (const target of ['device:UKEY-000002', 'device:UKEY-000003']) {
+        await expectMatch({ outcome: 'SUCCESS', target }, (e) => e.outcome === 'SUCCESS' && e.target === target);
+      }
+      await expectMatch({ outcome: 'SUCCESS', actorId: 'kiosk-agent', action: 'ChargeStarted' }, (e) =>
+        e.outcome === 'SUCCESS' && e.actorId === 'kiosk-agent' && e.action === 'ChargeStarted');
       await expectMatch({ actorId: 'kiosk-agent', outcome: 'REFUSED', target: 'device:UKEY-000002' }, (e) =>
         e.actorId === 'kiosk-agent' && e.outcome === 'REFUSED' && e.target === 'device:UKEY-000002');
       const from = '2026-03-01T09:00:00.000Z';
       const to = '2026-03-02T00:00:00.000Z';
       await expectMatch({ from, to }, (e) => e.at >= from && e.at < to);
       await expectMatch({ from, to, action: 'KeyRangeIssued' }, (e) => e.at >= from && e.at < to && e.action === 'KeyRangeIssued');
+      await expectMatch({ from, to, outcome: 'SUCCESS' }, (e) => e.at >= from && e.at < to && e.outcome === 'SUCCESS');
+      const late = '2026-03-02T00:00:00.000Z';
+      await expectMatch({ from: late, outcome: 'SUCCESS' }, (e) => e.at >= late && e.outcome === 'SUCCESS');
       await expect(models.audit({ from: 'yesterday' }, {})).rejects.toThrow(/from: must be an ISO-8601 time/);
     });
 

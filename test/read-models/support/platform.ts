@@ -21,8 +21,8 @@ export interface Platform {
   /** Moves the clock on. */
   advance(ms: number): void;
   run(actor: Actor, command: Message): Promise<CommandResult>;
-  /** Appends an event of a type this build does not know, as another module would. */
-  appendForeign(streamId: string, type: string, data: unknown, actor?: Actor): Promise<number>;
+  /** Appends an event of a type this build does not know, as another module would, caused by `correlationId` if given. */
+  appendForeign(streamId: string, type: string, data: unknown, actor?: Actor, correlationId?: string): Promise<number>;
   registerCharger(chargerId: string, attested?: boolean): Promise<CommandResult>;
   ingest(sourceId: string, blockId: string, length: number): Promise<CommandResult>;
   activeDevice(serial: string, organisation: string, userId: string, kind?: string): Promise<CommandResult>;
@@ -42,7 +42,7 @@ export const platform = (store: EventStore, start = '2026-03-01T08:00:00.000Z'):
     bus,
     advance: (ms) => void (now += ms),
     run,
-    appendForeign: async (streamId, type, data, actor = SECURITY_ADMIN) => {
+    appendForeign: async (streamId, type, data, actor = SECURITY_ADMIN, correlationId?: string) => {
       const commandId = `cmd-${randomUUID()}`;
       const event: NewEvent = {
         id: randomUUID(),
@@ -53,7 +53,7 @@ export const platform = (store: EventStore, start = '2026-03-01T08:00:00.000Z'):
           actorRole: actor.role,
           commandId,
           commandType: type,
-          correlationId: commandId,
+          correlationId: correlationId ?? commandId,
           causationId: commandId,
           occurredAt: new Date(now).toISOString(),
         },
