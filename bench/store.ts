@@ -66,6 +66,40 @@ const print = (result: Result): void => {
   console.log(JSON.stringify(result));
 };
 
+type Step = (input: Writes, step: number) => Promise<void>;
+
+/** The bare driver's side of each measurement; `select(limit)` reads events from position 1, all when null. */
+interface Baselines {
+  readonly single: Step;
+  readonly batch: Step;
+  readonly select: (limit: number | null) => Promise<void>;
+}
+
+/** The same four measurements for every store, so their lines compare like for like. */
+const measureStore = async (name: string, store: EventStore, bare: Baselines): Promise<void> => {
+  print(await compare(`${name} append single event`, SINGLE, writes(100), appendStep(store, 1), bare.single));
+  print(
+    await compare(
+      `${name} append ${BATCH_SIZE}-event batch`,
+      BATCH,
+      writes(BATCH.steps * BATCH_SIZE),
+      appendStep(store, BATCH_SIZE),
+      bare.batch,
+    ),
+  );
+  await seedForRead(store);
+  print(
+    await compare(
+      `${name} readAll ${READ_COUNT} events`,
+      READ,
+      () => undefined,
+      async () => void (await store.readAll({ after: 0, maxCount: READ_COUNT })),
+      () => bare.select(READ_COUNT),
+    ),
+  );
+  print(await compareVerify(name, store, () => bare.select(null)));
+};
+
 const benchSqlite = async (): Promise<void> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qkmp-bench-'));
   const file = path.join(dir, 'bench.db');
@@ -90,30 +124,14 @@ const benchSqlite = async (): Promise<void> => {
       write(bareRows(items), input.stream, step * size);
     };
 
-    print(await compare('sqlite append single event', SINGLE, writes(100), appendStep(store, 1), bareStep(1, insertRows)));
-    print(
-      await compare(
-        `sqlite append ${BATCH_SIZE}-event batch`,
-        BATCH,
-        writes(BATCH.steps * BATCH_SIZE),
-        appendStep(store, BATCH_SIZE),
-        bareStep(BATCH_SIZE, insertBatch),
-      ),
-    );
-    await seedForRead(store);
     const select = bareReader.prepare(
       'SELECT id, type, data, metadata, stream_id, revision, position FROM events WHERE position > ? ORDER BY position LIMIT ?',
     );
-    print(
-      await compare(
-        `sqlite readAll ${READ_COUNT} events`,
-        READ,
-        () => undefined,
-        async () => void (await store.readAll({ after: 0, maxCount: READ_COUNT })),
-        async () => void select.all(0, READ_COUNT),
-      ),
-    );
-    print(await compareVerify('sqlite', store, async () => void select.all(0, -1)));
+    await measureStore('sqlite', store, {
+      single: bareStep(1, insertRows),
+      batch: bareStep(BATCH_SIZE, insertBatch),
+      select: async (limit) => void select.all(0, limit ?? -1),
+    });
   } finally {
     bare.close();
     bareReader.close();
@@ -156,31 +174,14 @@ const benchPostgres = async (url: string): Promise<void> => {
       };
     };
 
-    print(await compare('postgres append single event', SINGLE, writes(100), appendStep(store, 1), bareStep(1)));
-    print(
-      await compare(
-        `postgres append ${BATCH_SIZE}-event batch`,
-        BATCH,
-        writes(BATCH.steps * BATCH_SIZE),
-        appendStep(store, BATCH_SIZE),
-        bareStep(BATCH_SIZE),
-      ),
-    );
-    await seedForRead(store);
     const select =
       `SELECT id, type, data, metadata, stream_id, revision, position FROM "${schema}".events ` +
       'WHERE position > $1 ORDER BY position LIMIT $2';
-    print(
-      await compare(
-        `postgres readAll ${READ_COUNT} events`,
-        READ,
-        () => undefined,
-        async () => void (await store.readAll({ after: 0, maxCount: READ_COUNT })),
-        async () => void (await pool.query({ name: 'bare_select', text: select, values: [0, READ_COUNT] })),
-      ),
-    );
-    const selectAll = async (): Promise<void> => void (await pool.query({ name: 'bare_select', text: select, values: [0, null] }));
-    print(await compareVerify('postgres', store, selectAll));
+    await measureStore('postgres', store, {
+      single: bareStep(1),
+      batch: bareStep(BATCH_SIZE),
+      select: async (limit) => void (await pool.query({ name: 'bare_select', text: select, values: [0, limit] })),
+    });
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await pool.end();
