@@ -1,4 +1,5 @@
 import * as E from 'fp-ts/Either';
+import { Map as ImmutableMap } from 'immutable';
 import { Aggregate, Message, streamOf } from '../domain/shared/aggregate';
 import { decode, decodeMessage, MessageCodecs } from '../domain/shared/codec';
 import { CommandEnvelope } from './command-envelope';
@@ -20,7 +21,8 @@ export interface Loaded<S> {
   readonly state: S;
   /** Last revision of the stream, -1 when it does not exist. */
   readonly revision: number;
-  readonly recorded: readonly RecordedEvent[];
+  /** The events each command id wrote to the stream: the first answer to a repeated command. */
+  readonly byCommand: ImmutableMap<string, readonly RecordedEvent[]>;
 }
 
 export type Load = <S>(aggregate: Aggregate<S, any, any, any>, id: string) => Promise<E.Either<CommandError, Loaded<S>>>;
@@ -47,6 +49,14 @@ export interface CommandBusOptions {
   readonly clock?: Clock;
   /** How many times to decide again after another writer moved the stream (then CONFLICT). */
   readonly maxAttempts?: number;
+  /** How many streams' folded states to keep between commands (least recently used go first). */
+  readonly cachedStreams?: number;
+}
+
+interface CachedStream {
+  readonly state: unknown;
+  readonly revision: number;
+  readonly byCommand: ImmutableMap<string, readonly RecordedEvent[]>;
 }
 
 /** Load the stream, decide, append with the expected revision: the write side of every command. */
@@ -56,6 +66,10 @@ export class CommandBus {
   private readonly commandCodecs: MessageCodecs;
   private readonly clock: Clock;
   private readonly maxAttempts: number;
+  // Streams only grow, so a folded state stays true: a load reads just the events after it. Without
+  // this a key pool of 10^5 ranges would be read and folded whole for every command.
+  private readonly cache = new Map<string, CachedStream>();
+  private readonly cachedStreams: number;
 
   constructor(
     private readonly store: EventStore,
@@ -71,6 +85,7 @@ export class CommandBus {
     this.commandCodecs = Object.fromEntries([...this.routes].map(([type, r]) => [type, r.aggregate.commandCodecs[type]]));
     this.clock = options.clock ?? (() => new Date());
     this.maxAttempts = options.maxAttempts ?? 5;
+    this.cachedStreams = options.cachedStreams ?? 1000;
   }
 
   get commandTypes(): string[] {
@@ -79,16 +94,35 @@ export class CommandBus {
 
   readonly load: Load = async <S>(aggregate: Aggregate<S, any, any, any>, id: string) => {
     const streamId = streamOf(aggregate, id);
-    const read = await this.guard(() => this.store.readStream(streamId));
+    const cached = this.cache.get(streamId);
+    const from = cached === undefined ? 0 : cached.revision + 1;
+    const read = await this.guard(() => this.store.readStream(streamId, { fromRevision: from }));
     if (E.isLeft(read)) return read;
     const events = decodeAll<Message>(aggregate.eventCodecs, read.right);
     if (E.isLeft(events)) return events;
-    return E.right({
-      state: events.right.reduce(aggregate.evolve, aggregate.initialState),
-      revision: read.right.length - 1,
-      recorded: read.right,
+    // A newer load may have cached the stream meanwhile; keep whichever saw more of it.
+    const latest = this.cache.get(streamId);
+    if (latest !== undefined && latest !== cached && latest.revision >= from + read.right.length - 1) {
+      this.touch(streamId, latest);
+      return E.right({ state: latest.state as S, revision: latest.revision, byCommand: latest.byCommand });
+    }
+    const byCommand = (cached?.byCommand ?? ImmutableMap<string, readonly RecordedEvent[]>()).withMutations((index) => {
+      for (const recorded of read.right) index.update(recorded.metadata.commandId, (earlier = []) => [...earlier, recorded]);
     });
+    const loaded: CachedStream = {
+      state: events.right.reduce(aggregate.evolve, (cached?.state ?? aggregate.initialState) as S),
+      revision: from + read.right.length - 1,
+      byCommand,
+    };
+    if (loaded.revision >= 0) this.touch(streamId, loaded);
+    return E.right({ state: loaded.state as S, revision: loaded.revision, byCommand });
   };
+
+  private touch(streamId: string, entry: CachedStream): void {
+    this.cache.delete(streamId);
+    this.cache.set(streamId, entry);
+    if (this.cache.size > this.cachedStreams) this.cache.delete(this.cache.keys().next().value!);
+  }
 
   async execute(envelopeInput: unknown, commandInput: unknown): Promise<E.Either<CommandError, CommandResult>> {
     const envelope = decode(CommandEnvelope, envelopeInput);
@@ -118,10 +152,10 @@ export class CommandBus {
   ): Promise<E.Either<CommandError, CommandResult> | 'retry'> {
     const loaded = await this.load(route.aggregate, route.aggregate.targetOf(command));
     if (E.isLeft(loaded)) return loaded;
-    const { state, revision, recorded } = loaded.right;
+    const { state, revision, byCommand } = loaded.right;
 
-    const earlier = recorded.filter((r) => r.metadata.commandId === envelope.commandId);
-    if (earlier.length > 0) return this.replay(envelope, command, streamId, earlier);
+    const earlier = byCommand.get(envelope.commandId);
+    if (earlier !== undefined) return this.replay(envelope, command, streamId, earlier);
     if (envelope.expectedRevision !== undefined && envelope.expectedRevision !== revision) {
       return E.left(staleRevision(streamId, envelope.expectedRevision, revision, state));
     }
