@@ -5,6 +5,7 @@ import { initialChargerState } from '../domain/charger/state';
 import { deviceAggregate, initialDeviceState } from '../domain/device';
 import { keyPoolAggregate } from '../domain/keypool';
 import { principalAggregate } from '../domain/principal';
+import { saeKeysAggregate } from '../domain/saekeys';
 import { Load, Route } from './command-bus';
 import { CommandError } from './errors';
 
@@ -35,5 +36,6 @@ export const commandRoutes = [
   { aggregate: chargerAggregate },
   { aggregate: keyPoolAggregate },
   { aggregate: principalAggregate },
+  { aggregate: saeKeysAggregate },
   { aggregate: chargeAggregate, decisionState: chargeDecisionState } satisfies Route<ChargeState, ChargeCommand, ChargeEvent, ChargeDecisionState>,
 ] as const;

@@ -2,6 +2,7 @@ import * as E from 'fp-ts/Either';
 import { MessageCodecs } from '../../domain/shared/codec';
 import { ApiContext, ResolverEnv } from '../context';
 import { commandFailure } from '../errors';
+import { commandPolicy, CommandType } from '../../application/access/policy';
 import { allowed } from './access';
 
 /** A mutation's input: the command's data plus the envelope fields a console chooses. */
@@ -25,22 +26,25 @@ export const commandMutations = (
   presentState: PresentState = (state) => state,
 ) =>
   Object.fromEntries(
-    Object.keys(codecs).map((type) => [
-      mutationName(type),
-      async (_parent: unknown, { input }: { input: CommandInput }, { principal }: ApiContext) => {
-        const { commandId, expectedRevision, ...data } = input;
-        const command = { type, data };
-        await allowed(deps.access.authorizeCommand(principal, command));
-        // AccessControl grants no command to a request without a principal; reaching here without one is a bug.
-        if (principal === null) throw new Error(`${type} was authorized without a principal`);
-        const envelope = {
-          commandId,
-          actor: { id: principal.id, role: principal.role },
-          ...(expectedRevision != null && { expectedRevision }),
-        };
-        const result = await deps.bus.execute(envelope, command);
-        if (E.isLeft(result)) throw commandFailure(result.left, (state) => presentState(state, data));
-        return result.right;
-      },
-    ]),
+    // A command no role may send (the host's tools send it) has no mutation at all.
+    Object.keys(codecs)
+      .filter((type) => commandPolicy[type as CommandType].roles.length > 0)
+      .map((type) => [
+        mutationName(type),
+        async (_parent: unknown, { input }: { input: CommandInput }, { principal }: ApiContext) => {
+          const { commandId, expectedRevision, ...data } = input;
+          const command = { type, data };
+          await allowed(deps.access.authorizeCommand(principal, command));
+          // AccessControl grants no command to a request without a principal; reaching here without one is a bug.
+          if (principal === null) throw new Error(`${type} was authorized without a principal`);
+          const envelope = {
+            commandId,
+            actor: { id: principal.id, role: principal.role },
+            ...(expectedRevision != null && { expectedRevision }),
+          };
+          const result = await deps.bus.execute(envelope, command);
+          if (E.isLeft(result)) throw commandFailure(result.left, (state) => presentState(state, data));
+          return result.right;
+        },
+      ]),
   );

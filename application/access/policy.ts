@@ -3,6 +3,7 @@ import { chargerAggregate, ChargerCommand } from '../../domain/charger';
 import { deviceAggregate, DeviceCommand } from '../../domain/device';
 import { keyPoolAggregate, KeyPoolCommand } from '../../domain/keypool';
 import { principalAggregate, PrincipalCommand, PrincipalRole } from '../../domain/principal';
+import { saeKeysAggregate, SaeKeysCommand } from '../../domain/saekeys';
 
 // The single source of truth of who may do what. Everything not granted here is refused.
 
@@ -13,9 +14,10 @@ export const governedAggregates = [
   keyPoolAggregate,
   chargeAggregate,
   principalAggregate,
+  saeKeysAggregate,
 ] as const;
 
-type GovernedCommand = DeviceCommand | ChargerCommand | KeyPoolCommand | ChargeCommand | PrincipalCommand;
+type GovernedCommand = DeviceCommand | ChargerCommand | KeyPoolCommand | ChargeCommand | PrincipalCommand | SaeKeysCommand;
 export type CommandType = GovernedCommand['type'];
 
 /**
@@ -65,6 +67,8 @@ export const commandPolicy: CommandPolicy = {
   RevokeCharger: { roles: ['SECURITY_ADMIN'] },
   // key pool
   IngestKeyMaterial: { roles: ['SECURITY_ADMIN'] },
+  // Only the key source on the platform host discards blocks, as SYSTEM.
+  RecordKeyBlockDiscarded: { roles: [] },
   ReserveKeyRange: { roles: ['CHARGER'], asItself: 'ownCharge' },
   IssueKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },
   ReleaseKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },
@@ -82,6 +86,10 @@ export const commandPolicy: CommandPolicy = {
   CreatePrincipal: { roles: [] },
   RotatePrincipalToken: { roles: [] },
   RevokePrincipal: { roles: [] },
+  // SAE keys: no token at all; the key delivery interface issues them for the SAE its mutual TLS names.
+  IssueSaeKeys: { roles: [] },
+  DeliverSaeKeys: { roles: [] },
+  RecordSaeKeyRefusal: { roles: [] },
 };
 
 export const queryOperations = [

@@ -10,6 +10,12 @@ export const IngestKeyMaterial = message('IngestKeyMaterial', {
   /** Keyed commitment of the block, computed by the application: never the key itself. */
   commitment: Sha256Hex,
 });
+/** A block the key source produced but that must not become key (QBER above the threshold, a failed check). */
+export const RecordKeyBlockDiscarded = message('RecordKeyBlockDiscarded', {
+  sourceId: Identifier,
+  blockId: Identifier,
+  reason: Text,
+});
 export const ReserveKeyRange = message('ReserveKeyRange', {
   sourceId: Identifier,
   rangeId: Identifier,
@@ -29,6 +35,7 @@ export const DestroyKeyRange = message('DestroyKeyRange', { sourceId: Identifier
 
 export const keyPoolCommandCodecs = {
   IngestKeyMaterial,
+  RecordKeyBlockDiscarded,
   ReserveKeyRange,
   IssueKeyRange,
   ReleaseKeyRange,

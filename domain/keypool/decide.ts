@@ -94,7 +94,7 @@ const placeOf = (sourceId: string, range: KeyRange) => ({
 });
 
 export const decide = (command: KeyPoolCommand, state: KeyPoolState): Decision => {
-  if (command.type !== 'IngestKeyMaterial' && state.status === 'NONE') {
+  if (command.type !== 'IngestKeyMaterial' && command.type !== 'RecordKeyBlockDiscarded' && state.status === 'NONE') {
     return E.left(notFound('key pool', command.data.sourceId, 'ingest key material into it first'));
   }
   switch (command.type) {
@@ -106,6 +106,13 @@ export const decide = (command: KeyPoolCommand, state: KeyPoolState): Decision =
         return E.left({ ...alreadyExists('key block', blockId), message });
       }
       return E.right([{ type: 'KeyMaterialIngested', data: { ...command.data, offset: state.balance.ingested } }]);
+    }
+    case 'RecordKeyBlockDiscarded': {
+      const { blockId } = command.data;
+      if (blockOffset(state, blockId) !== undefined) {
+        return E.left(invalidState('key block', blockId, 'INGESTED', 'discard', 'an ingested block is key; destroy its ranges instead'));
+      }
+      return E.right([{ type: 'KeyBlockDiscarded', data: command.data }]);
     }
     case 'ReserveKeyRange': {
       const { sourceId, rangeId, length, chargeId } = command.data;

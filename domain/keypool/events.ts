@@ -21,6 +21,7 @@ export const KeyMaterialIngested = message('KeyMaterialIngested', {
   qber: Fraction,
   commitment: Sha256Hex,
 });
+export const KeyBlockDiscarded = message('KeyBlockDiscarded', { sourceId: Identifier, blockId: Identifier, reason: Text });
 export const KeyRangeReserved = message('KeyRangeReserved', { ...range, chargeId: Identifier });
 export const KeyRangeIssued = message('KeyRangeIssued', { ...range, deviceSerial: Serial });
 export const KeyRangeReleased = message('KeyRangeReleased', range);
@@ -35,6 +36,7 @@ export const KeyRangeDestroyed = message('KeyRangeDestroyed', {
 
 export const keyPoolEventCodecs = {
   KeyMaterialIngested,
+  KeyBlockDiscarded,
   KeyRangeReserved,
   KeyRangeIssued,
   KeyRangeReleased,

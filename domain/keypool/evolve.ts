@@ -47,6 +47,8 @@ export const evolve = (state: KeyPoolState, event: KeyPoolEvent): KeyPoolState =
         blocks: state.blocks.set(blockId, offset),
       };
     }
+    case 'KeyBlockDiscarded':
+      return state;
     case 'KeyRangeReserved': {
       const { rangeId, offset, length, chargeId } = event.data;
       return {

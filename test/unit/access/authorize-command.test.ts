@@ -1,3 +1,4 @@
+import { streamOf } from '../../../domain/shared/aggregate';
 import * as E from 'fp-ts/Either';
 import { AccessControl, Principal } from '../../../application/access/access-control';
 import { AccessCheckUnavailableError } from '../../../application/access/errors';
@@ -66,19 +67,10 @@ const expectAllowed = async (principal: Principal, command: { type: string; data
   expect(appended).toEqual([]);
 };
 
-/** The stream the sample command of a type addresses: each aggregate's prefix and id field. */
+/** The stream the sample command of a type addresses, as its aggregate names it. */
 const targetOf = (type: CommandType): string => {
-  const data = sampleCommand(type).data as Record<string, string>;
-  const [prefix, field] = (
-    [
-      ['device', 'serial'],
-      ['charger', 'chargerId'],
-      ['keypool', 'sourceId'],
-      ['charge', 'chargeId'],
-      ['principal', 'principalId'],
-    ] as const
-  ).find(([prefix]) => governedAggregates.some((a) => a.streamPrefix === prefix && type in a.commandCodecs))!;
-  return `${prefix}-${data[field]}`;
+  const aggregate = governedAggregates.find((a) => type in a.commandCodecs)!;
+  return streamOf(aggregate, (aggregate.targetOf as (command: unknown) => string)(sampleCommand(type)));
 };
 
 describe('authorizeCommand, role by role', () => {

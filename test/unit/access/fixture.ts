@@ -73,6 +73,7 @@ export const sampleCommand = (type: CommandType, scope: typeof own | typeof othe
     AttestCharger: { chargerId, measurements: golden },
     RevokeCharger: { chargerId, reason },
     IngestKeyMaterial: { sourceId, blockId: 'block-9', length: 1024, qber: 0.02, commitment: hash },
+    RecordKeyBlockDiscarded: { sourceId, blockId: 'block-10', reason: 'QBER 0.25 above 0.11' },
     ReserveKeyRange: { sourceId, rangeId: `${rangeId}-next`, length: 64, chargeId },
     IssueKeyRange: { sourceId, rangeId, deviceSerial: SERIAL },
     ReleaseKeyRange: { sourceId, rangeId },
@@ -88,6 +89,14 @@ export const sampleCommand = (type: CommandType, scope: typeof own | typeof othe
     CreatePrincipal: { principalId: 'mallory', name: 'Mallory', role: 'SECURITY_ADMIN', tokenHash: hash },
     RotatePrincipalToken: { principalId: 'mallory', tokenHash: hash },
     RevokePrincipal: { principalId: 'mallory', reason },
+    IssueSaeKeys: {
+      masterSaeId: 'GW-NORTH-1',
+      slaveSaeIds: ['GW-SOUTH-1'],
+      requestId: 'request-1',
+      keys: [{ keyId: '0f8b3c2e-7d4a-4f1b-9c6e-2a5d8e1f3b7c', sourceId, rangeId, offset: 0, length: 32 }],
+    },
+    DeliverSaeKeys: { masterSaeId: 'GW-NORTH-1', slaveSaeId: 'GW-SOUTH-1', keyIds: ['0f8b3c2e-7d4a-4f1b-9c6e-2a5d8e1f3b7c'] },
+    RecordSaeKeyRefusal: { saeId: 'GW-NORTH-1', callerSaeId: 'GW-SOUTH-1', operation: 'DEC_KEYS', status: 401, reason },
   };
   return { type, data: data[type] };
 };

@@ -9,6 +9,7 @@ import {
 } from '../../../application/access/policy';
 import { Role } from '../../../application/command-envelope';
 import { commandRoutes } from '../../../application/routes';
+import { saeKeysAggregate } from '../../../domain/saekeys';
 import { principalAggregate, PrincipalRole } from '../../../domain/principal';
 
 const roles = Object.keys(PrincipalRole.keys) as PrincipalRole[];
@@ -113,9 +114,14 @@ describe('who may run which command', () => {
     for (const [type, rule] of rules(commandPolicy)) expect([type, rule.roles.length <= 1]).toEqual([type, true]);
   });
 
-  it('lets no token manage principals: the command line does, as SYSTEM', () => {
+  it('lets no token manage principals, SAE keys or discarded blocks: the host tools and the key delivery interface do', () => {
     const byNobody = rules(commandPolicy).filter(([, rule]) => rule.roles.length === 0).map(([type]) => type);
-    expect(byNobody.sort()).toEqual(Object.keys(principalAggregate.commandCodecs).sort());
+    const expected = [
+      ...Object.keys(principalAggregate.commandCodecs),
+      ...Object.keys(saeKeysAggregate.commandCodecs),
+      'RecordKeyBlockDiscarded',
+    ];
+    expect(byNobody.sort()).toEqual(expected.sort());
   });
 
   it.each([
