@@ -23,7 +23,27 @@ export interface Config {
   readonly masterKey?: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly production: boolean;
+  /** The key vault's SQLite file (':memory:' with the in-memory event store). */
+  readonly vaultFile: string;
+  /** The ETSI GS QKD 014 interface: its own HTTPS port with mutual TLS, and the platform's KME id. */
+  readonly keyDelivery: { readonly listen: { readonly host: string; readonly port: number }; readonly kmeId: string };
+  /** Where raw key comes from when the pool is filled. */
+  readonly keySource: KeySourceConfig;
 }
+
+export type KeySourceConfig =
+  | { readonly kind: 'bb84'; readonly sourceId: string }
+  | {
+      readonly kind: 'etsi014';
+      readonly sourceId: string;
+      /** The remote KME's base address, https://host:port. */
+      readonly url: string;
+      /** The SAE on the far side of the link: key is asked for with it as slave. */
+      readonly slaveSaeId: string;
+      readonly certFile: string;
+      readonly keyFile: string;
+      readonly caFile: string;
+    };
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, rule: string) {
@@ -56,11 +76,43 @@ export const parseReadModels = (value: string, namespace: string): ReadModelsCon
   throw new ConfigError('QKMP_READ_MODELS', 'must be memory or redis://host:port (rediss:// for TLS)');
 };
 
-export const parseListen = (value: string): Config['listen'] => {
+export const parseListen = (value: string, variable = 'QKMP_LISTEN'): Config['listen'] => {
   const match = /^(?:(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65535) throw new ConfigError('QKMP_LISTEN', 'must be PORT or HOST:PORT, for example 127.0.0.1:4000');
+  if (!match || port > 65535) throw new ConfigError(variable, 'must be PORT or HOST:PORT, for example 127.0.0.1:4000');
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+};
+
+const identifier = (value: string, variable: string): string => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
+    throw new ConfigError(variable, "must be 1 to 64 characters of letters, digits, '.', '_' or '-'");
+  }
+  return value;
+};
+
+const required = (env: NodeJS.ProcessEnv, variable: string, why: string): string => {
+  const value = env[variable];
+  if (value === undefined || value.length === 0) throw new ConfigError(variable, `must be set ${why}`);
+  return value;
+};
+
+/** bb84 (the simulated link, the default) or the https:// address of a KME that speaks ETSI GS QKD 014. */
+export const parseKeySource = (env: NodeJS.ProcessEnv): KeySourceConfig => {
+  const value = env.QKMP_KEY_SOURCE ?? 'bb84';
+  if (value === 'bb84') return { kind: 'bb84', sourceId: identifier(env.QKMP_KEY_SOURCE_ID ?? 'bb84', 'QKMP_KEY_SOURCE_ID') };
+  if (!/^https:\/\/[^/]+\/?$/.test(value)) {
+    throw new ConfigError('QKMP_KEY_SOURCE', 'must be bb84 or the https://host:port of an ETSI GS QKD 014 KME');
+  }
+  const why = 'when QKMP_KEY_SOURCE names a KME';
+  return {
+    kind: 'etsi014',
+    sourceId: identifier(env.QKMP_KEY_SOURCE_ID ?? `kme-${new URL(value).hostname}`, 'QKMP_KEY_SOURCE_ID'),
+    url: value.replace(/\/$/, ''),
+    slaveSaeId: identifier(required(env, 'QKMP_KME_SLAVE_SAE_ID', why), 'QKMP_KME_SLAVE_SAE_ID'),
+    certFile: path.resolve(required(env, 'QKMP_KME_CERT', why)),
+    keyFile: path.resolve(required(env, 'QKMP_KME_KEY', why)),
+    caFile: path.resolve(required(env, 'QKMP_KME_CA', why)),
+  };
 };
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
@@ -79,6 +131,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     ...(env.QKMP_MASTER_KEY !== undefined && { masterKey: env.QKMP_MASTER_KEY }),
     listen: parseListen(env.QKMP_LISTEN ?? '127.0.0.1:4000'),
     production: env.NODE_ENV === 'production',
+    vaultFile: eventStore.kind === 'memory' ? ':memory:' : path.resolve(env.QKMP_VAULT_FILE ?? path.join(dataDir, 'vault.db')),
+    keyDelivery: {
+      listen: parseListen(env.QKMP_ETSI_LISTEN ?? '127.0.0.1:8443', 'QKMP_ETSI_LISTEN'),
+      kmeId: identifier(env.QKMP_KME_ID ?? 'QKMP-KME', 'QKMP_KME_ID'),
+    },
+    keySource: parseKeySource(env),
   };
 };
 

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/Either';
+import { chargeAggregate } from '../../domain/charge';
+import { invalidInput, invalidState, notFound } from '../../domain/shared/errors';
+import { Actor } from '../command-envelope';
+import { CommandBus } from '../command-bus';
+import { CommandError } from '../errors';
+import { SaeKey } from '../keydelivery/key-delivery';
+import { KeyPool } from '../keypool/key-pool';
+
+export interface DeliveredChargeKeys {
+  readonly chargeId: string;
+  readonly rangeId: string;
+  /** Bytes of this charge delivered so far, this delivery included. */
+  readonly delivered: number;
+  readonly remaining: number;
+  /** The keys to write to the device, each with the key ID a gateway will ask for. */
+  readonly keys: readonly SaeKey[];
+  /** Log position of the last event written. */
+  readonly position: number;
+}
+
+/**
+ * The kiosk's step 3.4: the next `length` bytes of a verified charge. The range is reserved, read
+ * from the vault, recorded as delivered (with a keyed commitment), issued to the device, and split
+ * into keys the device will use as a master SAE named by its serial. A refusal after the
+ * reservation destroys the range: key that may have left the platform never returns to the pool.
+ */
+export const deliverChargeKeys = async (
+  bus: CommandBus,
+  pool: KeyPool,
+  actor: Actor,
+  chargeId: string,
+  length: number,
+  keyBytes: number,
+): Promise<E.Either<CommandError, DeliveredChargeKeys>> => {
+  const loaded = await bus.load(chargeAggregate, chargeId);
+  if (E.isLeft(loaded)) return loaded;
+  const charge = loaded.right.state;
+  if (charge.status === 'NONE') return E.left(notFound('charge', chargeId, 'start it first'));
+  if (charge.status !== 'DEVICE_VERIFIED' && charge.status !== 'KEYS_DELIVERED') {
+    const hint = charge.status === 'STARTED' ? 'verify the device first' : 'a finished charge is final; start a new charge';
+    return E.left(invalidState('charge', chargeId, charge.status, 'deliver keys to', hint));
+  }
+  const remaining = charge.bytes - charge.delivered;
+  if (!Number.isSafeInteger(length) || length < 1 || length > remaining) {
+    return E.left(invalidInput([{ field: 'length', rule: `must be a whole number from 1 to ${remaining}, the bytes this charge still needs` }]));
+  }
+  const rangeId = `r-${randomUUID()}`;
+  const taken = await pool.take(actor, charge.sourceId, rangeId, length, chargeId);
+  if (E.isLeft(taken)) return taken;
+  const { sourceId, offset, material } = taken.right;
+  const steps = [
+    () =>
+      bus.execute(
+        { commandId: `deliver-${rangeId}`, actor },
+        {
+          type: 'DeliverChargeKeys',
+          data: { chargeId, sourceId, rangeId, offset, length, commitment: pool.commitment(`${sourceId}/${rangeId}`, material) },
+        },
+      ),
+    () => pool.issue(actor, sourceId, rangeId, charge.deviceSerial),
+  ];
+  const keys = Array.from({ length: Math.ceil(length / keyBytes) }, (_, i) => ({
+    keyId: randomUUID(),
+    sourceId,
+    rangeId,
+    offset: offset + i * keyBytes,
+    length: Math.min(keyBytes, length - i * keyBytes),
+  }));
+  steps.push(() =>
+    bus.execute(
+      { commandId: `keys-${rangeId}`, actor },
+      { type: 'IssueSaeKeys', data: { masterSaeId: charge.deviceSerial, slaveSaeIds: [], requestId: rangeId, keys } },
+    ),
+  );
+  let position = 0;
+  for (const step of steps) {
+    const done = await step();
+    if (E.isLeft(done)) {
+      await pool.destroy(actor, sourceId, rangeId, `delivery to charge ${chargeId} was refused: ${done.left.code}`);
+      return done;
+    }
+    position = done.right.position;
+  }
+  return E.right({
+    chargeId,
+    rangeId,
+    delivered: charge.delivered + length,
+    remaining: remaining - length,
+    keys: keys.map((k) => ({ keyId: k.keyId, key: material.subarray(k.offset - offset, k.offset - offset + k.length) })),
+    position,
+  });
+};

@@ -1,0 +1,172 @@
+import { createHmac } from 'node:crypto';
+import * as E from 'fp-ts/Either';
+import { keyPoolAggregate, KeyPoolState, RangeStatus } from '../../domain/keypool';
+import { Actor } from '../command-envelope';
+import { CommandBus, CommandResult } from '../command-bus';
+import { CommandError } from '../errors';
+import { KeyVault } from '../ports/key-vault';
+
+type Outcome<A> = Promise<E.Either<CommandError, A>>;
+
+/** A keyed commitment: proves later which bytes an event meant, and reveals nothing of them. */
+export const commitmentOf = (key: Buffer, label: string, material: Uint8Array): string =>
+  createHmac('sha256', key).update(label).update('\0').update(material).digest('hex');
+
+export interface TakenRange {
+  readonly sourceId: string;
+  readonly rangeId: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly material: Buffer;
+}
+
+/**
+ * The key pool with its bytes: the log says where every byte is in its life, the vault holds the
+ * bytes. Bytes are shredded before the log says so, so the log never claims a destruction that did
+ * not happen; a crash in between leaves bytes the log still counts but nobody can read.
+ */
+export class KeyPool {
+  constructor(
+    private readonly bus: CommandBus,
+    private readonly vault: KeyVault,
+    /** HMAC key of the commitments that events carry instead of key. */
+    private readonly commitmentKey: Buffer,
+  ) {}
+
+  state(sourceId: string): Outcome<{ state: KeyPoolState; revision: number }> {
+    return this.bus.load(keyPoolAggregate, sourceId);
+  }
+
+  commitment(label: string, material: Uint8Array): string {
+    return commitmentOf(this.commitmentKey, label, material);
+  }
+
+  /**
+   * Stores a block in the vault at the pool's next offset, then records it. The caller holds the
+   * source's ingest lock; a lost race (another writer moved the pool) puts the block further on.
+   */
+  async ingest(actor: Actor, sourceId: string, block: { blockId: string; key: Buffer; qber: number }): Outcome<CommandResult> {
+    for (let attempt = 1; ; attempt++) {
+      const pool = await this.state(sourceId);
+      if (E.isLeft(pool)) return pool;
+      const offset = pool.right.state.balance.ingested;
+      await this.vault.store(sourceId, offset, block.key);
+      const result = await this.bus.execute(
+        { commandId: `ingest-${block.blockId}`, actor, ...(pool.right.revision >= 0 && { expectedRevision: pool.right.revision }) },
+        {
+          type: 'IngestKeyMaterial',
+          data: {
+            sourceId,
+            blockId: block.blockId,
+            length: block.key.length,
+            qber: block.qber,
+            commitment: this.commitment(`${sourceId}/${block.blockId}`, block.key),
+          },
+        },
+      );
+      if (E.isRight(result)) {
+        const recorded = result.right.events[0].data as { offset: number };
+        // Only a writer outside the lock could make the log place the block elsewhere.
+        if (recorded.offset !== offset) throw new Error(`block ${block.blockId} was recorded at ${recorded.offset}, stored at ${offset}`);
+        return result;
+      }
+      await this.vault.discardFrom(sourceId, offset);
+      if (result.left.code !== 'CONFLICT' || attempt >= 5) return result;
+    }
+  }
+
+  /** Records a block that is not key (its bytes never reach the vault). */
+  discarded(actor: Actor, sourceId: string, blockId: string, reason: string): Outcome<CommandResult> {
+    return this.bus.execute(
+      { commandId: `discard-${blockId}`, actor },
+      { type: 'RecordKeyBlockDiscarded', data: { sourceId, blockId, reason: reason.slice(0, 200) } },
+    );
+  }
+
+  /**
+   * Reserves a range for `reservedFor` (a charge or a key request) and reads its bytes. If the bytes
+   * cannot be read, the range is destroyed at once: it is never handed out twice, nor half.
+   */
+  async take(actor: Actor, sourceId: string, rangeId: string, length: number, reservedFor: string): Outcome<TakenRange> {
+    const reserved = await this.bus.execute(
+      { commandId: `reserve-${rangeId}`, actor },
+      { type: 'ReserveKeyRange', data: { sourceId, rangeId, length, chargeId: reservedFor } },
+    );
+    if (E.isLeft(reserved)) return reserved;
+    const { offset } = reserved.right.events[0].data as { offset: number };
+    try {
+      await this.vault.carve(sourceId, offset, length);
+      return E.right({ sourceId, rangeId, offset, length, material: await this.vault.read(sourceId, offset, length) });
+    } catch (error) {
+      const destroyed = await this.destroy(actor, sourceId, rangeId, `its key could not be read: ${(error as Error).name}`);
+      if (E.isLeft(destroyed)) return destroyed;
+      throw error;
+    }
+  }
+
+  async issue(actor: Actor, sourceId: string, rangeId: string, holder: string): Outcome<CommandResult> {
+    return this.bus.execute(
+      { commandId: `issue-${rangeId}`, actor },
+      { type: 'IssueKeyRange', data: { sourceId, rangeId, deviceSerial: holder } },
+    );
+  }
+
+  /** Crypto-shreds a range, then records its destruction. */
+  async destroy(actor: Actor, sourceId: string, rangeId: string, reason: string): Outcome<CommandResult> {
+    return this.shredThen(actor, sourceId, rangeId, ['RESERVED', 'ISSUED', 'FROZEN', 'CONSUMED'], `destroy-${rangeId}`, {
+      type: 'DestroyKeyRange',
+      data: { sourceId, rangeId, reason: reason.slice(0, 200) },
+    });
+  }
+
+  /** A range whose every key reached both its ends: shredded, then recorded as consumed. */
+  async consume(actor: Actor, sourceId: string, rangeId: string): Outcome<CommandResult> {
+    return this.shredThen(actor, sourceId, rangeId, ['ISSUED'], `consume-${rangeId}`, { type: 'ConsumeKeyRange', data: { sourceId, rangeId } });
+  }
+
+  /** Shreds part of a range (one delivered key) ahead of the range's own end. */
+  shred(sourceId: string, offset: number, length: number): Promise<void> {
+    return this.vault.destroy(sourceId, offset, length);
+  }
+
+  read(sourceId: string, offset: number, length: number): Promise<Buffer> {
+    return this.vault.read(sourceId, offset, length);
+  }
+
+  /**
+   * After a crash: a range still RESERVED may have left the platform half-delivered, so it is
+   * destroyed, never reissued. Run it where nothing else is taking ranges (at start).
+   */
+  async recover(actor: Actor, sourceId: string): Outcome<readonly string[]> {
+    const pool = await this.state(sourceId);
+    if (E.isLeft(pool)) return pool;
+    const stranded = [...pool.right.state.ranges.values()].filter((r) => r.status === 'RESERVED').map((r) => r.rangeId);
+    for (const rangeId of stranded) {
+      const destroyed = await this.destroy(actor, sourceId, rangeId, 'reserved when the platform stopped: destroyed, never reissued');
+      if (E.isLeft(destroyed)) return destroyed;
+    }
+    return E.right(stranded);
+  }
+
+  /** Ingestions that never reached the log left bytes past the pool's end: shred them. Hold the ingest lock. */
+  async discardUnrecorded(sourceId: string): Promise<void> {
+    const pool = await this.state(sourceId);
+    if (E.isRight(pool)) await this.vault.discardFrom(sourceId, pool.right.state.balance.ingested);
+  }
+
+  /** Shreds only from the states the command is allowed from, so a refused command destroys nothing. */
+  private async shredThen(
+    actor: Actor,
+    sourceId: string,
+    rangeId: string,
+    from: readonly RangeStatus[],
+    commandId: string,
+    command: { type: string; data: unknown },
+  ): Outcome<CommandResult> {
+    const pool = await this.state(sourceId);
+    if (E.isLeft(pool)) return pool;
+    const range = pool.right.state.ranges.get(rangeId);
+    if (range !== undefined && from.includes(range.status)) await this.vault.destroy(sourceId, range.offset, range.length);
+    return this.bus.execute({ commandId, actor }, command);
+  }
+}
