@@ -3,6 +3,12 @@ import { CommandBus } from '../application/command-bus';
 import { EventStore } from '../application/ports/event-store';
 import { ReadModels } from '../application/ports/read-models';
 import { ViewStore } from '../application/ports/view-store';
+import { KeyVault } from '../application/ports/key-vault';
+import { KeyPool } from '../application/keypool/key-pool';
+import { SaeKeyDelivery } from '../application/keydelivery/sae-key-delivery';
+import { destroyFailedDeliveries } from '../application/charge/destroy-failed-deliveries';
+import { Subscription } from '../application/ports/event-store';
+import { SqliteKeyVault } from './keys/sqlite-key-vault';
 import { commandRoutes } from '../application/routes';
 import { createReadModels } from '../read-models/read-models';
 import { Projector } from '../read-models/projector';
@@ -20,6 +26,8 @@ export interface Core {
   readonly masterKeyCreated: boolean;
   readonly store: EventStore;
   readonly bus: CommandBus;
+  readonly vault: KeyVault;
+  readonly keyPool: KeyPool;
   close(): Promise<void>;
 }
 
@@ -29,13 +37,20 @@ export interface Platform extends Core {
   readonly projector: Projector;
   readonly readModels: ReadModels;
   readonly access: AccessControl;
+  readonly keyDelivery: SaeKeyDelivery;
 }
 
 export const openCore = (config: Config): Core => {
   const { key, created } = MasterKey.load(config.masterKeyFile, config.masterKey);
   const store = openEventStore(config.eventStore, key.derive('audit-chain/v1'));
   const bus = new CommandBus(store, commandRoutes);
-  return { config, masterKey: key, masterKeyCreated: created, store, bus, close: () => store.close() };
+  const vault = SqliteKeyVault.open(config.vaultFile, key.derive('key-vault/v1'));
+  const keyPool = new KeyPool(bus, vault, key.derive('key-commitment/v1'));
+  const close = async () => {
+    await vault.close();
+    await store.close();
+  };
+  return { config, masterKey: key, masterKeyCreated: created, store, bus, vault, keyPool, close };
 };
 
 export const openViews = (config: Config): ViewStore =>
@@ -48,16 +63,20 @@ export const openPlatform = async (config: Config, onFault?: (error: Error) => v
   const core = openCore(config);
   const views = openViews(config);
   const projector = new Projector(core.store, views, { onFault });
+  let failures: Subscription | undefined;
   try {
     const access = await AccessControl.open(core.store, core.bus.load);
     projector.start();
+    failures = destroyFailedDeliveries(core.store, core.bus, core.keyPool, (error) => onFault?.(error));
     return {
       ...core,
       views,
       projector,
       readModels: createReadModels(views, projector),
       access,
+      keyDelivery: new SaeKeyDelivery(core.bus, core.keyPool, config.keySource.sourceId, config.keyDelivery.kmeId),
       close: async () => {
+        await failures?.close();
         await projector.stop();
         await access.close();
         await views.close();
@@ -65,6 +84,7 @@ export const openPlatform = async (config: Config, onFault?: (error: Error) => v
       },
     };
   } catch (error) {
+    await failures?.close();
     await views.close();
     await core.close();
     throw error;
