@@ -11,6 +11,16 @@ import { openCore, openPlatform, openViews } from '../infrastructure/platform';
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
 import { verifyAudit } from '../infrastructure/audit-verify';
+import * as path from 'node:path';
+import { principalAggregate } from '../domain/principal';
+import { SaeId } from '../domain/saekeys';
+import { fillPool, FillProgress } from '../application/keypool/fill-pool';
+import { Actor } from '../application/command-envelope';
+import { createKeyDeliveryServer } from '../api/etsi/server';
+import { openAuthority } from '../infrastructure/pki/authority';
+import { registerSae } from '../infrastructure/pki/sae-credentials';
+import { openKeySource } from '../infrastructure/key-sources/open';
+import { lockSource, SourceBusyError } from '../infrastructure/key-sources/source-lock';
 
 const USAGE = `usage: qkmp <command>
 
@@ -21,10 +31,12 @@ const USAGE = `usage: qkmp <command>
   projections rebuild                           drop the views and replay the whole log into them
   projections check                             replay into a scratch namespace and report differences
   audit verify                                  check the log's hash chain; report the first position that does not match
+  keys generate --bytes N                       fill the key pool with N bytes from the key source; report QBER and efficiency
+  sae register --id ID --out DIR                register a gateway SAE: write its certificate, key and the CA certificate
 
 Roles: SECURITY_ADMIN, USER_ADMIN, AUDITOR, CHARGER (--id is then the charger's id), GATEWAY.
 Configuration comes from the environment: QKMP_EVENT_STORE, QKMP_READ_MODELS, QKMP_DATA_DIR,
-QKMP_LISTEN, QKMP_MASTER_KEY_FILE (see the README).`;
+QKMP_LISTEN, QKMP_ETSI_LISTEN, QKMP_MASTER_KEY_FILE, QKMP_KEY_SOURCE (see the README).`;
 
 class UsageError extends Error {}
 /** The platform refused a command; its message says why and what to do. */
@@ -42,9 +54,24 @@ const fail = (message: string): never => {
   throw new CommandFailed(message);
 };
 
+/** The platform's own tools on its host act as SYSTEM. */
+const SYSTEM = (id: string): Actor => ({ id, role: 'SYSTEM' });
+
+const pkiDir = (dataDir: string): string => path.join(dataDir, 'pki');
+
 const serve = async (): Promise<void> => {
   const config = loadConfig();
   const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: views: ${error.message}\n`));
+  const recovered = await platform.keyPool.recover(SYSTEM('qkmp-serve'), config.keySource.sourceId);
+  if (E.isLeft(recovered)) fail(`key pool recovery: ${recovered.left.message}`);
+  else if (recovered.right.length > 0) {
+    out(`key pool ${config.keySource.sourceId}: ${recovered.right.length} ranges were reserved when the platform stopped; destroyed, never reissued`);
+  }
+  const keyDelivery = createKeyDeliveryServer({
+    delivery: platform.keyDelivery,
+    authority: await openAuthority(pkiDir(config.dataDir)),
+    kmeId: config.keyDelivery.kmeId,
+  });
   const server = await createApiServer(
     {
       bus: platform.bus,
@@ -57,18 +84,24 @@ const serve = async (): Promise<void> => {
     { production: config.production },
   );
   const url = await server.listen(config.listen.port, config.listen.host);
+  const etsiUrl = await keyDelivery.listen(config.keyDelivery.listen.port, config.keyDelivery.listen.host);
   out(`QKMP is listening at ${url}`);
+  out(`  key delivery (ETSI GS QKD 014, mutual TLS): ${etsiUrl}/api/v1/keys/{SAE_ID}/...`);
   out(`  events:      ${describeEventStore(config.eventStore)}`);
   out(`  views:       ${describeReadModels(config.readModels)}`);
+  out(`  key vault:   ${config.vaultFile}`);
   out(`  master key:  ${config.masterKey !== undefined ? 'from QKMP_MASTER_KEY' : config.masterKeyFile}${platform.masterKeyCreated ? ' (created now: back it up, the audit chain and the key vault depend on it)' : ''}`);
   out('First token for a console (printed once; keep it secret):');
   out('  npm run qkmp -- admin create --name "Security admin" --role SECURITY_ADMIN');
+  out('Fill the key pool:   npm run qkmp -- keys generate --bytes 65536');
+  out('Register a gateway:  npm run qkmp -- sae register --id GW-NORTH-1 --out ./gateway-north');
   out('Stop with Ctrl-C.');
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     out('qkmp: stopping');
+    await keyDelivery.close();
     await server.close();
     await platform.close();
   };
@@ -156,6 +189,87 @@ const audit = async (action: string | undefined): Promise<void> => {
   }
 };
 
+/** A bar on a terminal; a line per tenth elsewhere, so a log shows progress without noise. */
+const progressBar = () => {
+  let lastTenth = -1;
+  return ({ wantBytes, ingestedBytes, blocks, discarded }: FillProgress): void => {
+    const share = Math.min(1, ingestedBytes / wantBytes);
+    const text = `${ingestedBytes}/${wantBytes} bytes, ${blocks} blocks kept, ${discarded} discarded`;
+    if (process.stdout.isTTY) {
+      const width = 30;
+      const done = Math.round(share * width);
+      process.stdout.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(share * 100).toFixed(0).padStart(3)}% ${text}`);
+      if (share >= 1) process.stdout.write('\n');
+    } else if (Math.floor(share * 10) > lastTenth) {
+      lastTenth = Math.floor(share * 10);
+      out(`${(share * 100).toFixed(0).padStart(3)}% ${text}`);
+    }
+  };
+};
+
+const keys = async (action: string | undefined, values: Record<string, string | boolean | undefined>): Promise<void> => {
+  if (action !== 'generate') throw new UsageError('keys takes generate');
+  const bytes = Number(option(values, 'bytes'));
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1 << 30) throw new UsageError('--bytes must be a whole number from 1 to 1073741824');
+  const config = loadConfig();
+  const core = openCore(config);
+  const source = openKeySource(config.keySource, core.masterKey);
+  try {
+    const release = lockSource(config.dataDir, source.sourceId);
+    try {
+      out(`filling key pool ${source.sourceId} with ${bytes} bytes from ${source.description}`);
+      const filled = await fillPool(core.keyPool, source, SYSTEM('qkmp-keys'), bytes, progressBar());
+      if (E.isLeft(filled)) fail(filled.left.message);
+      else {
+        const r = filled.right;
+        out(`ingested ${r.ingestedBytes} bytes in ${r.blocks} blocks; ${r.discarded} blocks discarded`);
+        if (r.qber) out(`QBER: mean ${(r.qber.mean * 100).toFixed(2)}%, highest ${(r.qber.max * 100).toFixed(2)}%`);
+        if (r.efficiency !== undefined) out(`reconciliation efficiency f: ${r.efficiency.toFixed(3)} (1 is the Shannon limit)`);
+        const pool = await core.keyPool.state(source.sourceId);
+        if (E.isRight(pool)) out(`pool ${source.sourceId}: ${pool.right.state.balance.available} bytes available of ${pool.right.state.balance.ingested} ingested`);
+        if (r.stoppedBecause !== undefined) {
+          fail(`the key source discarded ${r.discarded} blocks in a row, the last because ${r.stoppedBecause}; check the link (an eavesdropper raises the QBER), then run again`);
+        }
+      }
+    } finally {
+      release();
+    }
+  } finally {
+    await source.close();
+    await core.close();
+  }
+};
+
+const sae = async (action: string | undefined, values: Record<string, string | boolean | undefined>): Promise<void> => {
+  if (action !== 'register') throw new UsageError('sae takes register');
+  const id = option(values, 'id');
+  if (!SaeId.is(id)) throw new UsageError(`--id must be ${SaeId.name}`);
+  const outDir = path.resolve(option(values, 'out'));
+  const config = loadConfig();
+  const core = openCore(config);
+  try {
+    const existing = await core.bus.load(principalAggregate, id);
+    if (E.isLeft(existing)) fail(existing.left.message);
+    else if (existing.right.state.status === 'REVOKED') fail(`SAE ${id} was revoked; register the gateway under a new id`);
+    else if (existing.right.state.status === 'ACTIVE' && existing.right.state.role !== 'GATEWAY') {
+      fail(`${id} is a ${existing.right.state.role} principal, not an SAE; choose another id`);
+    } else if (existing.right.state.status === 'NONE') {
+      // The SAE authenticates by its certificate; the principal's token is not handed out.
+      const created = await createPrincipal(core.bus, { name: `SAE ${id}`, role: 'GATEWAY', principalId: id });
+      if (E.isLeft(created)) fail(created.left.message);
+    }
+    const files = await registerSae(await openAuthority(pkiDir(config.dataDir)), id, outDir);
+    out(`SAE ${id} registered. Its credentials (the key is secret; keep it owner-only):`);
+    out(`  certificate: ${files.certificate}`);
+    out(`  private key: ${files.privateKey}`);
+    out(`  CA:          ${files.ca}`);
+    const { host, port } = config.keyDelivery.listen;
+    out(`Try: curl --cert ${files.certificate} --key ${files.privateKey} --cacert ${files.ca} https://${host}:${port}/api/v1/keys/<slave SAE id>/status`);
+  } finally {
+    await core.close();
+  }
+};
+
 const main = async (argv: string[]): Promise<void> => {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -165,6 +279,8 @@ const main = async (argv: string[]): Promise<void> => {
       role: { type: 'string' },
       id: { type: 'string' },
       reason: { type: 'string' },
+      bytes: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -179,6 +295,10 @@ const main = async (argv: string[]): Promise<void> => {
       return projections(action);
     case 'audit':
       return audit(action);
+    case 'keys':
+      return keys(action, values);
+    case 'sae':
+      return sae(action, values);
     default:
       throw new UsageError(`unknown command ${command}`);
   }
@@ -191,7 +311,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   }
   // Errors the user can act on are one line; anything else keeps its stack for a bug report.
   const known =
-    error instanceof ConfigError || error instanceof MasterKeyError || error instanceof CommandFailed || error instanceof ViewsUnavailableError;
+    error instanceof ConfigError || error instanceof MasterKeyError || error instanceof CommandFailed ||
+    error instanceof ViewsUnavailableError ||
+    error instanceof SourceBusyError;
   process.stderr.write(`qkmp: ${known ? (error as Error).message : error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });
