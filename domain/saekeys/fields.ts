@@ -22,7 +22,7 @@ export const KeyDeliveryOperation = t.keyof(
   { STATUS: null, ENC_KEYS: null, DEC_KEYS: null },
   'one of STATUS, ENC_KEYS, DEC_KEYS',
 );
-export const RefusalStatus = t.union([t.literal(400), t.literal(401), t.literal(503)], 'one of 400, 401, 503');
+export const RefusalStatus = rule(t.number, 'one of 400, 401, 503', (n) => n === 400 || n === 401 || n === 503);
 
 export const listOf = <C extends t.Mixed>(codec: C, max: number, what: string) =>
   rule(t.readonlyArray(codec), `a list of 1 to ${max} ${what}`, (a) => a.length >= 1 && a.length <= max);

@@ -202,3 +202,42 @@ describe('the command bus', () => {
     expect(() => new CommandBus(store, [{ aggregate: deviceAggregate }, { aggregate: deviceAggregate }])).toThrow(/InitializeDevice is routed twice/);
   });
 });
+
+describe('the command bus keeps folded states between commands', () => {
+  const routes = [{ aggregate: deviceAggregate }];
+  const distribute = (serial: string) => ({ type: 'DistributeDevice', data: { serial, organisation: 'grid-north' } });
+
+  it('reads only the events after the cached state, and still sees what another process appended', async () => {
+    const store = new InMemoryEventStore();
+    const reads: (number | undefined)[] = [];
+    const counting: EventStore = Object.assign(Object.create(store), {
+      readStream: (id: string, options?: { fromRevision?: number }) => {
+        reads.push(options?.fromRevision);
+        return store.readStream(id, options);
+      },
+    });
+    const here = new CommandBus(counting, routes);
+    const elsewhere = new CommandBus(store, routes);
+    ok(await here.execute(envelope(), initialize('UKEY-CACHE-1')));
+    ok(await elsewhere.execute(envelope(userAdmin), distribute('UKEY-CACHE-1')));
+    // Distributed elsewhere: this bus must not decide on its stale cached INITIALIZED state.
+    expect(error(await here.execute(envelope(userAdmin), distribute('UKEY-CACHE-1'))).code).toBe('INVALID_STATE');
+    const loaded = await here.load(deviceAggregate, 'UKEY-CACHE-1');
+    expect(E.isRight(loaded) && loaded.right.revision).toBe(1);
+    // A new stream is cached once it has events; the last load reads from revision 2 on.
+    expect(reads).toEqual([0, 0, 2]);
+    await store.close();
+  });
+
+  it('answers a repeated command id from the cache with the first answer, and forgets the least recently used stream', async () => {
+    const store = new InMemoryEventStore();
+    const bus = new CommandBus(store, routes, { cachedStreams: 1 });
+    const first = envelope();
+    const written = ok(await bus.execute(first, initialize('UKEY-CACHE-2')));
+    ok(await bus.execute(envelope(), initialize('UKEY-CACHE-3')));
+    const again = ok(await bus.execute(first, initialize('UKEY-CACHE-2')));
+    expect(again).toEqual({ ...written, replayed: true });
+    expect(await store.readStream('device-UKEY-CACHE-2')).toHaveLength(1);
+    await store.close();
+  });
+});

@@ -598,3 +598,28 @@ describe('key pool: balance and invariant 1 under any command sequence', () => {
     );
   });
 });
+
+describe('key pool: RecordKeyBlockDiscarded', () => {
+  const discarded = { blockId: 'block-9', reason: 'QBER upper bound 26.1% is above the 11% limit' };
+
+  it('records a discarded block, even before the pool holds any key', () => {
+    given()
+      .when(command('RecordKeyBlockDiscarded', discarded))
+      .then({ type: 'KeyBlockDiscarded', data: { sourceId: pool, ...discarded } });
+  });
+
+  it('changes no balance', () => {
+    const events: KeyPoolEvent[] = [ingested('block-1', 0, 64), { type: 'KeyBlockDiscarded', data: { sourceId: pool, ...discarded } }];
+    expect(poolBalance(fold(keyPoolAggregate.evolve, initialKeyPoolState, events))).toEqual(
+      poolBalance(fold(keyPoolAggregate.evolve, initialKeyPoolState, events.slice(0, 1))),
+    );
+  });
+
+  it('refuses to discard a block that was ingested: it is key, destroy its ranges instead', () => {
+    given(ingested('block-9', 0, 64)).when(command('RecordKeyBlockDiscarded', discarded)).thenError('INVALID_STATE', /destroy its ranges/);
+  });
+
+  it('names a missing reason', () => {
+    given().when(command('RecordKeyBlockDiscarded', { blockId: 'block-9', reason: '' })).thenError('INVALID_INPUT', /data.reason: must be text/);
+  });
+});
