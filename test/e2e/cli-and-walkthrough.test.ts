@@ -11,7 +11,7 @@ const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'bin', 'qkmp.js');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 
-const env = (dataDir: string) => ({ ...process.env, QKMP_DATA_DIR: dataDir, QKMP_LISTEN: '127.0.0.1:0', NODE_ENV: 'test' });
+const env = (dataDir: string) => ({ ...process.env, QKMP_DATA_DIR: dataDir, QKMP_LISTEN: '127.0.0.1:0', QKMP_ETSI_LISTEN: '127.0.0.1:0', NODE_ENV: 'test' });
 const qkmp = (dataDir: string, ...args: string[]) =>
   spawnSync(process.execPath, [cli, ...args], { env: env(dataDir), encoding: 'utf8', timeout: 30_000 });
 
