@@ -6,7 +6,7 @@ import { ViewStore } from '../application/ports/view-store';
 import { KeyVault } from '../application/ports/key-vault';
 import { KeyPool } from '../application/keypool/key-pool';
 import { SaeKeyDelivery } from '../application/keydelivery/sae-key-delivery';
-import { destroyFailedDeliveries } from '../application/charge/destroy-failed-deliveries';
+import { followKeyCustody } from '../application/keypool/key-custody';
 import { Subscription } from '../application/ports/event-store';
 import { SqliteKeyVault } from './keys/sqlite-key-vault';
 import { commandRoutes } from '../application/routes';
@@ -67,7 +67,7 @@ export const openPlatform = async (config: Config, onFault?: (error: Error) => v
   try {
     const access = await AccessControl.open(core.store, core.bus.load);
     projector.start();
-    failures = destroyFailedDeliveries(core.store, core.bus, core.keyPool, (error) => onFault?.(error));
+    failures = followKeyCustody(core.store, core.bus, core.keyPool, (error) => onFault?.(error));
     return {
       ...core,
       views,

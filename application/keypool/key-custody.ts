@@ -1,0 +1,82 @@
+import * as E from 'fp-ts/Either';
+import { keyPoolAggregate, KeyRange, RangeStatus } from '../../domain/keypool';
+import { Actor } from '../command-envelope';
+import { CommandBus } from '../command-bus';
+import { CommandError } from '../errors';
+import { EventStore, RecordedEvent, Subscription } from '../ports/event-store';
+import { KeyPool } from './key-pool';
+
+const SYSTEM: Actor = { id: 'key-custody', role: 'SYSTEM' };
+
+type Reaction = { readonly from: RangeStatus; readonly act: (sourceId: string, range: KeyRange, cause: RecordedEvent) => Promise<E.Either<CommandError, unknown>> };
+
+/**
+ * Keys follow what happens to whoever holds them (DESIGN.md's key range states and invariant 1):
+ * - a charge that failed: every range it delivered is destroyed, never released;
+ * - a device reported lost or frozen: its keys are frozen (suspended), and restored with it;
+ * - a device destroyed: its keys are destroyed.
+ * It follows the log from the start at every start. A cause touches the ranges issued to the device
+ * before it, in the state they are in now; command ids derive from the cause, so a cause replayed
+ * after a restart is answered from the log and appends nothing, and one never handled is handled late.
+ */
+export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPool, onError: (error: Error) => void): Subscription => {
+  /** Per holder, the ranges issued to it so far: what a device held when a cause came. */
+  const issued = new Map<string, { sourceId: string; rangeId: string }[]>();
+  const execute = (commandId: string, type: string, data: object) => bus.execute({ commandId, actor: SYSTEM }, { type, data });
+
+  const freeze: Reaction = {
+    from: 'ISSUED',
+    act: (sourceId, { rangeId }, cause) =>
+      execute(`freeze-${cause.id}-${rangeId}`, 'FreezeKeyRange', { sourceId, rangeId, reason: `its device: ${cause.type}` }),
+  };
+  const restore: Reaction = {
+    from: 'FROZEN',
+    act: (sourceId, { rangeId }, cause) => execute(`restore-${cause.id}-${rangeId}`, 'RestoreKeyRange', { sourceId, rangeId }),
+  };
+  const destroy = (from: RangeStatus): Reaction => ({
+    from,
+    act: (sourceId, { rangeId }, cause) => pool.destroy(SYSTEM, sourceId, rangeId, `its holder: ${cause.type}`),
+  });
+  const byDevice: Record<string, readonly Reaction[]> = {
+    DeviceReportedLost: [freeze],
+    DeviceFrozen: [freeze],
+    DeviceLossCancelled: [restore],
+    DeviceRestored: [restore],
+    DeviceDestroyed: [destroy('ISSUED'), destroy('FROZEN')],
+  };
+
+  const report = (cause: RecordedEvent, rangeId: string, outcome: E.Either<CommandError, unknown>): void => {
+    if (E.isLeft(outcome)) onError(new Error(`${cause.type} at ${cause.position}: range ${rangeId}: ${outcome.left.message}`));
+  };
+
+  return store.subscribe({
+    onEvent: async (recorded) => {
+      const data = recorded.data as Record<string, unknown>;
+      if (recorded.type === 'KeyRangeIssued') {
+        const holder = data.deviceSerial as string;
+        const list = issued.get(holder) ?? [];
+        list.push({ sourceId: data.sourceId as string, rangeId: data.rangeId as string });
+        issued.set(holder, list);
+      }
+      if (recorded.type === 'ChargeFailed') {
+        for (const { sourceId, rangeId } of data.rangesToDestroy as { sourceId: string; rangeId: string }[]) {
+          const loaded = await bus.load(keyPoolAggregate, sourceId);
+          if (E.isLeft(loaded) || loaded.right.state.ranges.get(rangeId)?.status === 'DESTROYED') continue;
+          report(recorded, rangeId, await pool.destroy(SYSTEM, sourceId, rangeId, `delivered by charge ${data.chargeId as string}, which failed`));
+        }
+      }
+      const reactions = byDevice[recorded.type];
+      if (reactions === undefined) return;
+      const held = issued.get(data.serial as string) ?? [];
+      for (const sourceId of new Set(held.map((h) => h.sourceId))) {
+        const loaded = await bus.load(keyPoolAggregate, sourceId);
+        if (E.isLeft(loaded)) continue;
+        const ranges = held.filter((h) => h.sourceId === sourceId).map((h) => loaded.right.state.ranges.get(h.rangeId)!);
+        for (const reaction of reactions) {
+          for (const range of ranges.filter((r) => r.status === reaction.from)) report(recorded, range.rangeId, await reaction.act(sourceId, range, recorded));
+        }
+      }
+    },
+    onError,
+  });
+};
