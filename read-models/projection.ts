@@ -8,9 +8,10 @@ import { chargerEventCodecs } from '../domain/charger/events';
 import { DeviceEvent } from '../domain/device';
 import { deviceEventCodecs } from '../domain/device/events';
 import { KeyPoolEvent, keyPoolEventCodecs } from '../domain/keypool';
+import { SaeKeysEvent, saeKeysEventCodecs } from '../domain/saekeys';
 import { MessageCodecs } from '../domain/shared/codec';
 
-export type KnownEvent = DeviceEvent | ChargerEvent | KeyPoolEvent | ChargeEvent;
+export type KnownEvent = DeviceEvent | ChargerEvent | KeyPoolEvent | ChargeEvent | SaeKeysEvent;
 
 /** A stored event as projections see it. */
 export interface ProjectedEvent {
@@ -58,6 +59,7 @@ const knownCodecs: MessageCodecs = {
   ...chargerEventCodecs,
   ...keyPoolEventCodecs,
   ...chargeEventCodecs,
+  ...saeKeysEventCodecs,
 };
 
 /** A stored event the projections cannot read; they stop there rather than build views that are wrong. */

@@ -109,6 +109,12 @@ const judge = ({ event, recorded }: ProjectedEvent): Judged => {
       };
     case 'ChargeFailed':
       return { outcome: 'FAILED', reason: event.data.reason };
+    case 'SaeKeyRequestRefused': {
+      const { status, operation, callerSaeId, reason } = event.data;
+      return { outcome: 'REFUSED', reason: `${status} ${operation} by SAE ${callerSaeId}: ${reason}` };
+    }
+    case 'KeyBlockDiscarded':
+      return { outcome: 'FAILED', reason: `block ${event.data.blockId} discarded: ${event.data.reason}` };
   }
   // Written by the access layer; read field by field, since this build holds no codec for it.
   if (recorded.type === 'AccessDenied') {

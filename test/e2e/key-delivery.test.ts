@@ -247,9 +247,10 @@ describe('key generation and ETSI GS QKD 014 key delivery, end to end', () => {
     const byPair = (entries: readonly { target: string; actorId: string }[]) => entries.map((e) => `${e.target} by ${e.actorId}`).sort();
     expect(byPair(refusalsSeen.items)).toEqual(byPair(refusals));
     expect(refusalsSeen.items.every((e) => e.actorRole === 'GATEWAY')).toBe(true);
-    // The audit projection does not judge SaeKeyRequestRefused yet: it shows these refusals as
-    // successes without a reason. Once it does, every one of them must read REFUSED with its reason.
-    expect(new Set(refusalsSeen.items.map((e) => `${e.outcome} ${e.reason}`))).toEqual(new Set(['SUCCESS null']));
+    for (const entry of refusalsSeen.items) {
+      expect(entry.outcome).toBe('REFUSED');
+      expect(entry.reason).toMatch(new RegExp(`^(400|401|503) (STATUS|ENC_KEYS|DEC_KEYS) by SAE ${entry.actorId}: .+`));
+    }
 
     const issued = await audit('SaeKeysIssued');
     expect(issued.total).toBe(3);
