@@ -80,7 +80,11 @@ class CatchUpSubscription implements Subscription {
           }
           position = event.position;
         }
-        if (page.length < PAGE_SIZE && !this.announced && !this.closed) await this.sleep();
+        if (page.length < PAGE_SIZE && !this.announced && !this.closed) {
+          await this.sleep();
+          // Appends of the same turn (a burst of commands) are then read in one page, not one each.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
     } catch (error) {
       if (!this.closed) this.fail(error instanceof Error ? error : new Error(String(error)));
