@@ -22,6 +22,8 @@ import { SerializedEvent } from './input';
 const GENESIS = 'qkmp audit chain genesis';
 const DEFAULT_PAGE_SIZE = 1000;
 const HEX_CHAIN = /^[0-9a-f]{64}$/;
+/** latin1 ('binary' to digest's types): one character per byte, so a chain value's string is exact. */
+const BYTES = 'binary';
 
 /** An event as the chain sees it: data and metadata as the stored JSON text. */
 export interface ChainInput {
@@ -51,8 +53,15 @@ export interface SealStart {
 }
 
 export const canonical = (event: ChainInput): string =>
-  `[${event.position},${JSON.stringify(event.streamId)},${event.revision},${JSON.stringify(event.id)},` +
-  `${JSON.stringify(event.type)},${event.data},${event.metadata}]`;
+  `${canonicalHead(JSON.stringify(event.streamId), event.position, event.revision, event)}${event.data},${event.metadata}]`;
+
+/**
+ * canonical() up to data and metadata, which follow as `${data},${metadata}]`. The HMAC takes the
+ * parts one after the other, so sealing copies no event's text into a string of its own; and the
+ * stream id comes as JSON, stringified once for a batch.
+ */
+const canonicalHead = (streamJson: string, position: number, revision: number, event: SerializedEvent): string =>
+  `[${position},${streamJson},${revision},${JSON.stringify(event.id)},${JSON.stringify(event.type)},`;
 
 /** Verification asked of a store opened without its chain key. */
 export class ChainKeyMissingError extends Error {
@@ -66,35 +75,31 @@ export class ChainKeyMissingError extends Error {
   }
 }
 
-/** Seals and verifies with one key. The key is held as a KeyObject, which logs and inspection never show. */
+/**
+ * Seals and verifies with one key. The key is held as a KeyObject, which logs and inspection never show.
+ * Chain values pass from one HMAC to the next as strings of their bytes: a digest as a Buffer costs
+ * an ArrayBuffer of its own, some 0.5 us of the 4 us an event takes to seal.
+ */
 export class AuditChain {
   private readonly key: KeyObject;
-  private readonly genesis: Buffer;
+  private readonly genesis: string;
 
   constructor(key: Buffer) {
     if (!Buffer.isBuffer(key) || key.length !== 32) {
       throw new TypeError("chainKey must be 32 bytes: derive it with MasterKey.derive('audit-chain/v1')");
     }
     this.key = createSecretKey(key);
-    this.genesis = createHmac('sha256', this.key).update(GENESIS).digest();
+    this.genesis = createHmac('sha256', this.key).update(GENESIS).digest(BYTES);
   }
 
   /** Chain values for events appended at consecutive positions and revisions from `start`. */
   seal(start: SealStart, events: readonly SerializedEvent[]): Buffer[] {
     // An unsealed predecessor (written without the key) restarts the chain; verification reports it.
-    let previous = start.previous ?? this.genesis;
+    let previous = start.previous?.toString(BYTES) ?? this.genesis;
+    const streamJson = JSON.stringify(start.streamId);
     return events.map((event, i) => {
-      // Fields listed, not spread: a spread costs as much as the HMAC.
-      previous = this.next(previous, {
-        position: start.position + i,
-        streamId: start.streamId,
-        revision: start.revision + i,
-        id: event.id,
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata,
-      });
-      return previous;
+      previous = this.hmac(previous, canonicalHead(streamJson, start.position + i, start.revision + i, event), event);
+      return Buffer.from(previous, BYTES);
     });
   }
 
@@ -111,21 +116,21 @@ export class AuditChain {
       firstBadPosition: bad?.position ?? null,
       problem: bad?.problem ?? null,
       reason: bad?.reason ?? null,
-      head: expected > 1 ? { position: expected - 1, chain: previous.toString('hex') } : null,
+      head: expected > 1 ? { position: expected - 1, chain: Buffer.from(previous, BYTES).toString('hex') } : null,
     });
 
     if (since) {
       const [row] = await read(since.position - 1, 1);
       const bad = checkHead(since, row);
       if (bad) return report(bad);
-      previous = Buffer.from(since.chain, 'hex');
+      previous = Buffer.from(since.chain, 'hex').toString(BYTES);
       expected = since.position + 1;
     }
     for (let after = expected - 1; ; ) {
       const page = await read(after, pageSize);
       for (const row of page) {
         const checkedRow = this.check(row, expected, previous);
-        if (!Buffer.isBuffer(checkedRow)) return report(checkedRow);
+        if (typeof checkedRow !== 'string') return report(checkedRow);
         previous = checkedRow;
         expected++;
         checked++;
@@ -136,11 +141,11 @@ export class AuditChain {
   }
 
   /** The row's chain value when it is the expected one, else what is wrong with it. */
-  private check(row: ChainRow, expected: number, previous: Buffer): Buffer | Found {
+  private check(row: ChainRow, expected: number, previous: string): string | Found {
     if (row.position !== expected) return missing(expected, row.position);
     if (row.chain === null) return unsealed(row.position);
-    const chain = this.next(previous, row);
-    if (!chain.equals(row.chain)) {
+    const chain = this.hmac(previous, canonicalHead(JSON.stringify(row.streamId), row.position, row.revision, row), row);
+    if (chain !== row.chain.toString(BYTES)) {
       return {
         position: row.position,
         problem: 'edited',
@@ -152,8 +157,16 @@ export class AuditChain {
     return chain;
   }
 
-  private next(previous: Buffer, event: ChainInput): Buffer {
-    return createHmac('sha256', this.key).update(previous).update(canonical(event), 'utf8').digest();
+  /** The chain value of `event` after `previous`: HMAC over previous || canonical(event), given its head. */
+  private hmac(previous: string, head: string, event: SerializedEvent): string {
+    return createHmac('sha256', this.key)
+      .update(previous, BYTES)
+      .update(head)
+      .update(event.data)
+      .update(',')
+      .update(event.metadata)
+      .update(']')
+      .digest(BYTES);
   }
 }
 
