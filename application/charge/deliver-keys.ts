@@ -33,6 +33,8 @@ export const deliverChargeKeys = async (
   chargeId: string,
   length: number,
   keyBytes: number,
+  /** The range's id; a caller that authorizes the reservation first names it. */
+  rangeId = `r-${randomUUID()}`,
 ): Promise<E.Either<CommandError, DeliveredChargeKeys>> => {
   const loaded = await bus.load(chargeAggregate, chargeId);
   if (E.isLeft(loaded)) return loaded;
@@ -46,7 +48,6 @@ export const deliverChargeKeys = async (
   if (!Number.isSafeInteger(length) || length < 1 || length > remaining) {
     return E.left(invalidInput([{ field: 'length', rule: `must be a whole number from 1 to ${remaining}, the bytes this charge still needs` }]));
   }
-  const rangeId = `r-${randomUUID()}`;
   const taken = await pool.take(actor, charge.sourceId, rangeId, length, chargeId);
   if (E.isLeft(taken)) return taken;
   const { sourceId, offset, material } = taken.right;
