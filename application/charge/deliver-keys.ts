@@ -93,3 +93,19 @@ export const deliverChargeKeys = async (
     position,
   });
 };
+
+/** Charge key delivery as the API sees it: the pool a charge draws from, and the delivery itself. */
+export interface ChargeKeyDelivery {
+  /** The key pool a charge draws from; undefined for a charge that does not exist. */
+  sourceOf(chargeId: string): Promise<string | undefined>;
+  deliver(actor: Actor, chargeId: string, length: number, rangeId: string): Promise<E.Either<CommandError, DeliveredChargeKeys>>;
+}
+
+/** Keys of `keyBytes` bytes (32: AES-256), the last one shorter when the delivery is not a multiple. */
+export const chargeKeyDelivery = (bus: CommandBus, pool: KeyPool, keyBytes = 32): ChargeKeyDelivery => ({
+  sourceOf: async (chargeId) => {
+    const loaded = await bus.load(chargeAggregate, chargeId);
+    return E.isRight(loaded) && loaded.right.state.status !== 'NONE' ? loaded.right.state.sourceId : undefined;
+  },
+  deliver: (actor, chargeId, length, rangeId) => deliverChargeKeys(bus, pool, actor, chargeId, length, keyBytes, rangeId),
+});
