@@ -1,6 +1,6 @@
 import { dropBits, selectBits } from './bits';
 import { binaryEntropy } from './entropy';
-import { RandomSource, randomPermutation } from './random';
+import { RandomSource, fillIdentity, shuffle } from './random';
 
 /**
  * Above this QBER no key can be extracted even by a perfect code: the Shor-Preskill rate
@@ -21,7 +21,8 @@ export interface QberEstimate {
 /** The public random sample: sampleSize distinct positions of n, ascending. */
 export const choosePositions = (n: number, sampleSize: number, random: RandomSource): Int32Array => {
   if (sampleSize < 1 || sampleSize >= n) throw new RangeError(`sample size must be in [1, ${n - 1}] for ${n} sifted bits, got ${sampleSize}`);
-  return randomPermutation(random, n).slice(0, sampleSize).sort();
+  // The first sampleSize places of a partial shuffle are a uniform sample of the positions.
+  return shuffle(random, fillIdentity(new Int32Array(n)), sampleSize).slice(0, sampleSize).sort();
 };
 
 /**

@@ -1,4 +1,4 @@
-import { blockSchedule, CASCADE_VARIANTS, keyParityOracle, ParityOracle, planCascade, reconcile } from '../../qkd/cascade';
+import { blockSchedule, CASCADE_VARIANTS, CascadePlan, keyParityOracle, ParityOracle, planCascade, reconcile } from '../../qkd/cascade';
 import { countDifferences } from '../../qkd/bits';
 import { randomBits, seededRandom, uniform } from '../../qkd/random';
 
@@ -47,6 +47,53 @@ describe('Cascade', () => {
     expect(result.roundTrips).toBe(plan.blockSizes.length);
   });
 
+  it('asks the optimized variant for no parity it can derive: later passes skip their last block', () => {
+    const { alice, r } = frame(1000, 0, 2);
+    const plan = planCascade(1000, 0.02, 'optimized', r);
+    const result = reconcile(Uint8Array.from(alice), plan, keyParityOracle(alice, plan));
+    const blocks = plan.blockSizes.reduce((sum, k) => sum + Math.ceil(1000 / k), 0);
+    expect(result.disclosedBits).toBe(blocks - (plan.blockSizes.length - 1));
+  });
+
+  it.each(CASCADE_VARIANTS)('%s reconciles with separate plans drawn from the same seed, as two parties would', (variant) => {
+    for (let seed = 0; seed < 6; seed++) {
+      const { alice, bob } = frame(3000, 0.06, 40 + seed);
+      const [alicePlan, bobPlan] = [planCascade(3000, 0.06, variant, seededRandom(seed)), planCascade(3000, 0.06, variant, seededRandom(seed))];
+      expect(countDifferences(reconcile(bob, bobPlan, keyParityOracle(alice, alicePlan)).corrected, alice)).toBe(0);
+    }
+  });
+
+  it('settles a last block only when asked, the same way for plans from the same seed', () => {
+    const [a, b] = [planCascade(2000, 0.05, 'optimized', seededRandom(7)), planCascade(2000, 0.05, 'optimized', seededRandom(7))];
+    const pass = 5;
+    const last = 2000 - a.blockSizes[pass];
+    const before = Array.from(a.permutations[pass]);
+    a.settleLastBlock(pass);
+    const after = Array.from(a.permutations[pass]);
+    expect(after.slice(0, last)).toEqual(before.slice(0, last));
+    expect(after.slice(last)).not.toEqual(before.slice(last));
+    expect([...after.slice(last)].sort((x, y) => x - y)).toEqual([...before.slice(last)].sort((x, y) => x - y));
+    b.settleLastBlock(pass);
+    b.settleLastBlock(pass);
+    expect(Array.from(b.permutations[pass])).toEqual(after);
+  });
+
+  it("answers any range of Alice's key, settling a last block before a range inside it", () => {
+    const r = seededRandom(8);
+    const alice = randomBits(r, 1000);
+    const plan = planCascade(1000, 0.05, 'optimized', r);
+    const oracle = keyParityOracle(alice, plan);
+    const parity = (p: CascadePlan, pass: number, start: number, end: number) => p.permutations[pass].slice(start, end).reduce((x, position) => x ^ alice[position], 0);
+    for (let t = 0; t < 300; t++) {
+      const pass = r.nextUint32() % plan.blockSizes.length;
+      const [x, y] = [r.nextUint32() % 1001, r.nextUint32() % 1001];
+      const [start, end] = [Math.min(x, y), Math.max(x, y)];
+      expect(oracle.parities(Int32Array.of(pass, start, end))[0]).toBe(parity(plan, pass, start, end));
+    }
+    expect(() => oracle.parities(Int32Array.of(plan.blockSizes.length, 0, 1))).toThrow(/outside the plan/);
+    expect(() => oracle.parities(Int32Array.of(0, 5, 1001))).toThrow(/outside the plan/);
+  });
+
   it('uses the published schedules', () => {
     expect(blockSchedule(10_000, 0.05, 'original')).toEqual([15, 30, 60, 120]);
     expect(blockSchedule(10_000, 0.05, 'optimized')).toEqual([32, 128, ...Array(12).fill(5000)]);
@@ -59,6 +106,14 @@ describe('Cascade', () => {
       return reconcile(bob, plan, keyParityOracle(alice, plan)).disclosedBits;
     };
     expect(disclosed('optimized')).toBeLessThan(disclosed('original'));
+  });
+
+  it.each(CASCADE_VARIANTS)('%s stops with an error, not an endless search, when the answers fit no key', (variant) => {
+    const { alice, bob, r } = frame(2000, 0.05, 3);
+    const plan = planCascade(2000, 0.05, variant, r);
+    const honest = keyParityOracle(alice, plan);
+    const liar: ParityOracle = { parities: (queries) => honest.parities(queries).map((bit) => bit ^ 1) };
+    expect(() => reconcile(bob, plan, liar)).toThrow(/inconsistent: 2001 corrections in a 2000-bit frame/);
   });
 
   it('names the mismatch when a key does not fit its plan', () => {

@@ -23,10 +23,27 @@ describe('Toeplitz hashing', () => {
     }
   });
 
+  it('matches it at awkward sizes: single bits, square matrices, odd and even transform lengths, inputs split into parts', () => {
+    const r = seededRandom(22);
+    const sizes = [[1, 1], [2, 2], [3, 1], [7, 7], [33, 32], [257, 3], [1000, 1], [1023, 1023], [1500, 700], [2049, 1024], [4097, 64], [3001, 2999], [6000, 17]];
+    for (const [n, m] of sizes) {
+      const [seed, x] = [randomBits(r, toeplitzSeedLength(n, m)), randomBits(r, n)];
+      expect(Array.from(toeplitzHash(seed, x, m))).toEqual(naive(seed, x, m));
+    }
+  });
+
   it('stays exact where convolution sums are large', () => {
     const [n, m] = [4000, 3000];
     const ones = new Uint8Array(n).fill(1);
     const seed = new Uint8Array(n + m - 1).fill(1);
+    expect(Array.from(toeplitzHash(seed, ones, m))).toEqual(naive(seed, ones, m));
+  });
+
+  it('stays exact where large sums from several parts add up', () => {
+    const [n, m] = [20_000, 100];
+    const ones = new Uint8Array(n).fill(1);
+    const seed = new Uint8Array(n + m - 1).fill(1);
+    seed[n - 1] = 0;
     expect(Array.from(toeplitzHash(seed, ones, m))).toEqual(naive(seed, ones, m));
   });
 
