@@ -41,6 +41,9 @@ export const clientError = (
   extensions: Readonly<Record<string, unknown>> = {},
 ): GraphQLError => new GraphQLError(message, { extensions: { ...extensions, code } });
 
+/** An answer that is only errors, in GraphQL's shape, for refusals before Apollo sees the request. */
+export const errorBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
+
 /** Codec issues name command fields as `data.<field>`; a console knows them as fields of its input object. */
 const inputField = (field: string): string => field.replace(/^data\./, '');
 

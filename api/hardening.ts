@@ -1,58 +1,79 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { NoSchemaIntrospectionCustomRule, specifiedRules, ValidationRule } from 'graphql';
-import { principalOf } from './authentication';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, ValidationRule } from 'graphql';
+import { addressKey, principalOf } from './authentication';
+import { errorBody } from './errors';
+import { FixedWindows } from './fixed-windows';
 import { Limits } from './limits';
 import { describeError, Log } from './log';
 
 /**
- * graphql-armor's depth, alias, cost and directive limits. Tokens and field suggestions are left
- * to Apollo's own parseOptions.maxTokens and hideSchemaDetailsFromClientErrors, which answer 400
+ * Apollo would run a subscription sent over HTTP as a query of its root field: point the client
+ * at WebSocket instead. A rule costs nothing per request, as Apollo validates each text once.
+ */
+const subscriptionsOverWebSocket: ValidationRule = (context) => ({
+  OperationDefinition: (node) => {
+    if (node.operation !== 'subscription') return;
+    const message =
+      'subscriptions are served over WebSocket (graphql-transport-ws) on this path; send queries and mutations here';
+    context.reportError(new GraphQLError(message, { nodes: node }));
+  },
+});
+
+export interface ValidationRules {
+  /** What Apollo adds to graphql's own rules; introspection is Apollo's own option. */
+  readonly http: ValidationRule[];
+  /** Every rule a subscription document must pass, as Apollo does not serve the WebSocket path. */
+  readonly webSocket: ValidationRule[];
+}
+
+/**
+ * graphql-armor's depth, alias, cost and directive limits, over HTTP and WebSocket alike. Tokens
+ * and field suggestions are left to the parser's maxTokens and to Apollo's
+ * hideSchemaDetailsFromClientErrors (documents.ts does the same over WebSocket), which answer 400
  * where armor's plugins would answer 500.
  */
-export const armorProtection = (limits: Limits) =>
-  new ApolloArmor({
+export const validationRules = (limits: Limits, production: boolean): ValidationRules => {
+  const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth },
     maxAliases: { n: limits.maxAliases },
     costLimit: { maxCost: limits.maxCost },
     maxDirectives: { n: limits.maxDirectives },
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
-  }).protect();
-
-/** The rules Apollo applies over HTTP, for the WebSocket path that bypasses Apollo. */
-export const webSocketValidationRules = (armorRules: readonly ValidationRule[], production: boolean): ValidationRule[] => [
-  ...specifiedRules,
-  ...armorRules,
-  ...(production ? [NoSchemaIntrospectionCustomRule] : []),
-];
-
-const errorBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
+  }).protect().validationRules;
+  return {
+    http: [...armor, subscriptionsOverWebSocket],
+    webSocket: [...specifiedRules, ...armor, ...(production ? [NoSchemaIntrospectionCustomRule] : [])],
+  };
+};
 
 /**
- * Per principal, so one console cannot starve the others; requests without a principal count per
- * address (`address:` cannot begin a principal id, which has no colon).
+ * Requests per principal in fixed windows, so one console cannot starve the others; requests
+ * without a principal count per address. Every answer carries the RateLimit and RateLimit-Policy
+ * headers of the IETF draft (draft-ietf-httpapi-ratelimit-headers-08), without the partition key,
+ * which would cost a hash per request.
  */
-export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHandler =>
-  rateLimit({
-    windowMs,
-    limit,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    keyGenerator: (req, res) => principalOf(res)?.id ?? `address:${ipKeyGenerator(req.ip ?? '')}`,
-    handler: (_req, res: Response) => {
-      res
-        .status(429)
-        .json(
-          errorBody(
-            'RATE_LIMITED',
-            `too many requests: at most ${limit} every ${windowMs / 1000} s per principal; ` +
-              'wait for the time the RateLimit header gives, then retry',
-          ),
-        );
-    },
-  });
+export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHandler => {
+  const windows = new FixedWindows(windowMs);
+  const seconds = Math.ceil(windowMs / 1000);
+  const name = `"${limit}-in-${seconds}sec"`;
+  const policy = `${name}; q=${limit}; w=${seconds}`;
+  const refusal = errorBody(
+    'RATE_LIMITED',
+    `too many requests: at most ${limit} every ${windowMs / 1000} s per principal; ` +
+      'wait for the time the RateLimit header gives, then retry',
+  );
+  return (req, res, next) => {
+    const window = windows.count(principalOf(res)?.id ?? addressKey(req.socket.remoteAddress));
+    const left = windows.secondsLeft(window);
+    res.setHeader('RateLimit-Policy', policy);
+    res.setHeader('RateLimit', `${name}; r=${Math.max(0, limit - window.count)}; t=${left}`);
+    if (window.count <= limit) return next();
+    res.setHeader('Retry-After', String(left));
+    res.status(429).json(refusal);
+  };
+};
 
 /**
  * Express's default would answer body errors with an HTML page: a client gets JSON in GraphQL's
@@ -73,7 +94,7 @@ export const jsonErrors =
         return;
       case 'encoding.unsupported':
       case 'charset.unsupported':
-        res.status(415).json(errorBody('BAD_REQUEST', 'the request body must be JSON in UTF-8'));
+        res.status(415).json(errorBody('BAD_REQUEST', 'the request body must be JSON in UTF-8, uncompressed'));
         return;
     }
     log('http.unexpected_error', { error: describeError(error) });

@@ -12,7 +12,15 @@ export interface Limits {
   readonly maxBodyBytes: number;
   /** Requests per principal (or per address without a token) in each window. */
   readonly rateLimit: { readonly windowMs: number; readonly limit: number };
+  /** Refused tokens per address in each window; past it, the address is refused before its tokens are looked at. */
+  readonly authenticationFailures: { readonly windowMs: number; readonly limit: number };
+  /** Parsed and validated subscription documents kept for reuse (over HTTP, Apollo's document store keeps its own). */
+  readonly cachedDocuments: number;
+  /** Open WebSocket connections, all principals together. */
+  readonly maxWebSockets: number;
   readonly maxSubscriptionsPerSocket: number;
+  /** How often an open WebSocket's token is checked again, so a revoked or rotated token ends its subscriptions. */
+  readonly webSocketRecheckMs: number;
   /** Changes a subscriber may fall behind by before its subscription ends. */
   readonly maxQueuedPerSubscription: number;
   /** How long a query with consistentWith waits for the views. */
@@ -27,7 +35,11 @@ export const defaultLimits: Limits = {
   maxTokens: 2000,
   maxBodyBytes: 64 * 1024,
   rateLimit: { windowMs: 60_000, limit: 600 },
+  authenticationFailures: { windowMs: 60_000, limit: 20 },
+  cachedDocuments: 500,
+  maxWebSockets: 1000,
   maxSubscriptionsPerSocket: 20,
+  webSocketRecheckMs: 5000,
   maxQueuedPerSubscription: 1000,
   consistencyTimeoutMs: 5000,
 };

@@ -9,15 +9,15 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { Express, RequestHandler } from 'express';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
-import { authenticateRequests, contextOf } from './authentication';
+import { authenticateRequests, Authenticator, contextOf } from './authentication';
 import { ApiContext, ApiDeps } from './context';
+import { documents } from './documents';
 import { errorMasker } from './errors';
-import { armorProtection, jsonErrors, rateLimiter, webSocketValidationRules } from './hardening';
+import { jsonErrors, rateLimiter, validationRules } from './hardening';
 import { defaultLimits, Limits } from './limits';
 import { Log, stderrLog } from './log';
 import { buildSchema } from './schema';
-import { serveWebSocket } from './websocket';
+import { serveWebSockets } from './websocket';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -36,13 +36,6 @@ export interface ApiServer {
   /** Ends subscriptions, lets requests in flight finish, and stops listening. */
   close(): Promise<void>;
 }
-
-// Express 5 leaves req.body unset when no parser matched (a text/plain form post, say); Apollo
-// would answer that with a 500 about middleware set-up instead of its own 400 CSRF refusal.
-const bodyAlwaysSet: RequestHandler = (req, _res, next) => {
-  if (!Object.hasOwn(req, 'body')) req.body = undefined;
-  next();
-};
 
 /**
  * Every answer here is for one principal and may name devices and holders: no cache may keep it.
@@ -65,18 +58,26 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     consistencyTimeoutMs: limits.consistencyTimeoutMs,
     maxQueuedPerSubscription: limits.maxQueuedPerSubscription,
   });
-  const armor = armorProtection(limits);
+  const rules = validationRules(limits, production);
+  const authenticator = new Authenticator(deps.access, limits.authenticationFailures);
 
   const app = express();
   app.disable('x-powered-by');
   // A POSTed GraphQL answer is never revalidated: hashing each body for an ETag would be wasted.
   app.disable('etag');
   const httpServer = http.createServer(app);
-  const wss = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
-  const webSockets = serveWebSocket(wss, {
+  const webSocketDocuments = documents({
     schema,
+    validationRules: rules.webSocket,
+    maxTokens: limits.maxTokens,
+    capacity: limits.cachedDocuments,
+  });
+  const webSockets = serveWebSockets(httpServer, {
+    path: GRAPHQL_PATH,
+    schema,
+    documents: webSocketDocuments,
     access: deps.access,
-    validationRules: webSocketValidationRules(armor.validationRules, production),
+    authenticator,
     mask,
     limits,
     log,
@@ -84,7 +85,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
 
   const apollo = new ApolloServer<ApiContext>({
     schema,
-    validationRules: armor.validationRules,
+    validationRules: rules.http,
     introspection: !production,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
@@ -93,19 +94,12 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     parseOptions: { maxTokens: limits.maxTokens },
     formatError: mask,
     plugins: [
-      ...armor.plugins,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       // Inline traces are for federated subgraphs, which this schema is not.
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      {
-        serverWillStart: async () => ({
-          drainServer: async () => {
-            await webSockets.dispose();
-          },
-        }),
-      },
+      { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
     ],
   });
   await apollo.start();
@@ -113,10 +107,10 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   app.use(
     GRAPHQL_PATH,
     noStore,
-    authenticateRequests(deps.access),
+    authenticateRequests(authenticator),
     rateLimiter(limits.rateLimit),
-    express.json({ limit: limits.maxBodyBytes }),
-    bodyAlwaysSet,
+    // Only uncompressed JSON: requests are small, and a decompressor is one more parser facing the network.
+    express.json({ limit: limits.maxBodyBytes, inflate: false }),
     expressMiddleware(apollo, { context: contextOf }),
   );
   // Other routes of this server mount here, before the error handler.
@@ -134,9 +128,6 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${bound}${GRAPHQL_PATH}`);
         });
       }),
-    close: async () => {
-      await apollo.stop();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    close: () => apollo.stop(),
   };
 };

@@ -1,89 +1,116 @@
+import type http from 'node:http';
 import * as E from 'fp-ts/Either';
-import {
-  DocumentNode,
-  ExecutionArgs,
-  getOperationAST,
-  GraphQLError,
-  GraphQLFormattedError,
-  GraphQLSchema,
-  parse,
-  validate,
-  ValidationRule,
-} from 'graphql';
+import { ExecutionArgs, getOperationAST, GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Principal } from '../application/access/access-control';
+import { Authenticator } from './authentication';
 import { ApiContext, ApiDeps } from './context';
+import { Documents, withCode } from './documents';
 import { clientError } from './errors';
 import { Limits } from './limits';
 import { describeError, Log } from './log';
 
 export interface WebSocketOptions {
+  readonly path: string;
   readonly schema: GraphQLSchema;
+  readonly documents: Documents;
   readonly access: ApiDeps['access'];
-  readonly validationRules: readonly ValidationRule[];
+  readonly authenticator: Authenticator;
   readonly mask: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly limits: Limits;
   readonly log: Log;
 }
 
+export interface WebSocketService {
+  /** Ends every subscription and closes every socket. */
+  close(): Promise<void>;
+}
+
 /** The socket's principal, set once its connection_init was authenticated. */
 type Extra = { principal?: Principal };
 
-const recoded = (error: GraphQLError, code: string, message = error.message): GraphQLError =>
-  new GraphQLError(message, {
-    nodes: error.nodes,
-    originalError: error.originalError,
-    path: error.path,
-    extensions: { ...error.extensions, code },
+// Close reasons are limited to 123 bytes: they say what to do, not why in detail.
+const UNAUTHORIZED = "Unauthorized: send connectionParams.authorization 'Bearer <token>'";
+const TOKEN_RETIRED = 'Unauthorized: the token was revoked or rotated; reconnect with a current token';
+/** As HTTP's 429, in the range RFC 6455 leaves to applications. */
+const TOO_MANY_REFUSALS = 4429;
+
+/**
+ * Subscriptions over graphql-ws on the GraphQL path. The HTTP route's protections are applied
+ * here too: a token in connectionParams.authorization checked on connect (with the same limit on
+ * refused tokens per address) and again every `webSocketRecheckMs`, so a revoked or rotated token
+ * ends its subscriptions; the same parsed and validated documents; the same error masking; and a
+ * cap on open connections. Queries and mutations are refused here: they go over HTTP, where the
+ * body limit and the rate limit apply.
+ */
+export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptions): WebSocketService => {
+  const { path, schema, documents, access, authenticator, mask, limits, log } = options;
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path,
+    maxPayload: limits.maxBodyBytes,
+    verifyClient: (_info, accept) =>
+      wss.clients.size < limits.maxWebSockets
+        ? accept(true)
+        : accept(false, 503, `at most ${limits.maxWebSockets} WebSocket connections are open; retry later`),
   });
-
-/** graphql-js reports request errors (bad variables, no such operation) without a code; Apollo says BAD_USER_INPUT. */
-const withCode = (error: GraphQLError, code: string): GraphQLError =>
-  error.extensions.code === undefined ? recoded(error, code) : error;
-
-/**
- * As Apollo answers over HTTP: one code for every rule, armor's included, and no "Did you mean ...?"
- * hints at the schema (hideSchemaDetailsFromClientErrors).
- */
-const validationFailure = (error: GraphQLError): GraphQLError =>
-  recoded(error, 'GRAPHQL_VALIDATION_FAILED', error.message.replace(/ ?Did you mean(.+?)\?$/, ''));
-
-/**
- * Subscriptions over graphql-ws on the GraphQL path. None of Apollo's request pipeline runs here,
- * so this re-applies it: a token in connectionParams.authorization checked on connect, the parser's
- * token limit, the same validation rules, and the same error masking. Queries and mutations are
- * refused here: they go over HTTP, where the body limit, rate limit and CSRF checks apply.
- */
-export const serveWebSocket = (wss: WebSocketServer, options: WebSocketOptions) => {
-  const { schema, access, validationRules, mask, limits, log } = options;
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((error) => {
       const coded = withCode(error, 'BAD_USER_INPUT');
       return mask(coded.toJSON(), coded);
     });
 
-  return useServer<Record<string, unknown> | undefined, Extra>(
+  /** Each authenticated socket's header and principal, for the recheck. */
+  const authenticated = new Map<WebSocket, { readonly header: string; readonly principal: Principal }>();
+  const recheck = async (): Promise<void> => {
+    for (const [socket, { header, principal }] of authenticated) {
+      let current;
+      try {
+        current = await access.authenticate(header);
+      } catch (error) {
+        // Only a refusal writes anything: a check that cannot finish fails closed.
+        log('websocket.unexpected_error', { error: describeError(error) });
+      }
+      if (current === undefined || E.isLeft(current) || current.right?.id !== principal.id) {
+        authenticated.delete(socket);
+        socket.close(CloseCode.Unauthorized, TOKEN_RETIRED);
+      }
+    }
+  };
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    void recheck().finally(() => (checking = false));
+  }, limits.webSocketRecheckMs);
+  timer.unref();
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       // Every connection needs a principal: no subscription is open to a request without one.
       onConnect: async (ctx) => {
-        const header = ctx.connectionParams?.authorization;
+        const { socket, request } = ctx.extra;
+        const param = ctx.connectionParams?.authorization;
+        const header = typeof param === 'string' ? param : undefined;
         let authentication;
         try {
-          authentication = await access.authenticate(typeof header === 'string' ? header : undefined);
+          authentication = await authenticator.authenticate(header, request.socket.remoteAddress);
         } catch (error) {
           log('websocket.unexpected_error', { error: describeError(error) });
-          ctx.extra.socket.close(CloseCode.InternalServerError, 'Internal server error');
+          socket.close(CloseCode.InternalServerError, 'Internal server error');
           return false;
         }
-        if (E.isRight(authentication) && authentication.right !== null) {
+        if (E.isRight(authentication) && authentication.right !== null && header !== undefined) {
           ctx.extra.principal = authentication.right;
+          authenticated.set(socket, { header, principal: authentication.right });
+          socket.once('close', () => authenticated.delete(socket));
           return true;
         }
-        // Close reasons are limited to 123 bytes: say what to send, not why in detail.
-        const reason = "Unauthorized: send connectionParams.authorization 'Bearer <token>'";
-        ctx.extra.socket.close(CloseCode.Unauthorized, reason);
+        if (E.isLeft(authentication) && authentication.left.code === 'RATE_LIMITED') {
+          socket.close(TOO_MANY_REFUSALS, 'Too many refused tokens from this address; retry later');
+        } else socket.close(CloseCode.Unauthorized, UNAUTHORIZED);
         return false;
       },
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
@@ -91,22 +118,21 @@ export const serveWebSocket = (wss: WebSocketServer, options: WebSocketOptions) 
           const message = `at most ${limits.maxSubscriptionsPerSocket} subscriptions per connection; complete one first`;
           return [clientError('TOO_MANY_SUBSCRIPTIONS', message)];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: limits.maxTokens });
-        } catch (error) {
-          if (error instanceof GraphQLError) return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
-          throw error;
-        }
-        const invalid = validate(schema, document, validationRules);
-        if (invalid.length > 0) return invalid.map(validationFailure);
-        const operation = getOperationAST(document, payload.operationName);
+        const document = documents(payload.query);
+        if (E.isLeft(document)) return document.left;
+        const operation = getOperationAST(document.right, payload.operationName);
         if (operation && operation.operation !== 'subscription') {
           const message = 'only subscriptions are served over WebSocket; send queries and mutations over HTTP';
           return [clientError('BAD_REQUEST', message)];
         }
         const contextValue: ApiContext = { principal: ctx.extra.principal ?? null };
-        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        return {
+          schema,
+          document: document.right,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue,
+        };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) } : undefined,
@@ -116,4 +142,12 @@ export const serveWebSocket = (wss: WebSocketServer, options: WebSocketOptions) 
     },
     wss,
   );
+
+  return {
+    close: async () => {
+      clearInterval(timer);
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
 };

@@ -1,5 +1,5 @@
 import { codeOf, expectNoInternals } from './support/expectations';
-import { Platform } from './support/platform';
+import { GraphQLResponse, Platform } from './support/platform';
 
 describe('request limits', () => {
   let p: Platform;
@@ -49,6 +49,53 @@ describe('request limits', () => {
     });
   });
 
+  it('refuses a body that grows past the limit without declaring its length', async () => {
+    const chunk = new TextEncoder().encode(' '.repeat(1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => (sent++ < 4 ? controller.enqueue(chunk) : controller.close()),
+    });
+    const response = await fetch(p.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${p.tokens.AUDITOR}` },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(codeOf({ status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] })).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
+  });
+
+  it('reads JSON only in UTF-8 and uncompressed', async () => {
+    const query = JSON.stringify({ query: '{ viewsStatus { position } }' });
+    expect((await p.post(query, p.tokens.AUDITOR, { 'content-type': 'application/json; charset=UTF-8' })).status).toBe(200);
+    expect((await p.post(query, p.tokens.AUDITOR, { 'content-type': 'application/json; charset=latin1' })).status).toBe(415);
+    expect((await p.post(query, p.tokens.AUDITOR, { 'content-encoding': 'gzip' })).status).toBe(415);
+  });
+
+  it('runs the operation named, and refuses a choice it cannot make or a subscription', async () => {
+    const two = 'query A { viewsStatus { position } } query B { pools { sourceId } }';
+    const named = await p.post(JSON.stringify({ query: two, operationName: 'B' }), p.tokens.AUDITOR);
+    expect(named.body).toEqual({ data: { pools: [] } });
+    const unnamed = await p.post(JSON.stringify({ query: two }), p.tokens.AUDITOR);
+    expect(unnamed.status).toBe(400);
+    expect(codeOf(unnamed)).toBe('OPERATION_RESOLUTION_FAILURE');
+    const unknown = await p.post(JSON.stringify({ query: two, operationName: 'C' }), p.tokens.AUDITOR);
+    expect(codeOf(unknown)).toBe('OPERATION_RESOLUTION_FAILURE');
+    const subscription = await p.gql('subscription { auditFeed { action } }', {}, 'AUDITOR');
+    expect(subscription.status).toBe(400);
+    expect(subscription.body.errors?.[0].message).toMatch(/WebSocket/);
+  });
+
+  it('refuses a body that is not one GraphQL request', async () => {
+    for (const body of ['{"query": 42}', '"{ viewsStatus { position } }"', '{"query": "{ viewsStatus { position } }", "variables": [1]}']) {
+      const response = await p.post(body, p.tokens.AUDITOR);
+      expect(response.status).toBe(400);
+      expect(codeOf(response)).toBe('BAD_REQUEST');
+    }
+  });
+
   it('answers a body that is not JSON with a JSON 400', async () => {
     const response = await p.post('{"query": ', p.tokens.AUDITOR);
     expect(response.status).toBe(400);
@@ -67,6 +114,28 @@ describe('request limits', () => {
     expect(JSON.stringify(form.body)).toMatch(/Cross-Site Request Forgery/);
   });
 
+  it('answers a query over GET only with a header a cross-site form cannot set, and never a mutation', async () => {
+    const get = (query: string) =>
+      fetch(`${p.url}?query=${encodeURIComponent(query)}`, {
+        headers: { authorization: `Bearer ${p.tokens.SECURITY_ADMIN}`, 'apollo-require-preflight': 'true' },
+      });
+    const query = await get('{ pools { sourceId } }');
+    expect(query.status).toBe(200);
+    expect(query.headers.get('cache-control')).toBe('no-store');
+    expect(await query.json()).toEqual({ data: { pools: [] } });
+    const before = await p.head();
+    const fingerprint = 'a'.repeat(64);
+    const mutation = await get(
+      `mutation { initializeDevice(input: { commandId: "hardening-get-0001", serial: "UKEY-GET-0001", kind: UKEY, ` +
+        `credentialKind: CERTIFICATE, credentialFingerprint: "${fingerprint}" }) { position } }`,
+    );
+    expect(mutation.status).toBe(405);
+    expect(mutation.headers.get('allow')).toBe('POST');
+    const refused = (await mutation.json()) as GraphQLResponse['body'];
+    expect(refused.errors?.[0].message).toMatch(/GET requests only support query operations/);
+    expect(await p.head()).toBe(before);
+  });
+
   it('answers a token it does not know with 401 UNAUTHENTICATED, and audits the attempt', async () => {
     const before = await p.head();
     const response = await p.gql('{ viewsStatus { position } }', {}, { token: `qkmp_${'A'.repeat(43)}` });
@@ -75,6 +144,34 @@ describe('request limits', () => {
     expect(response.body.errors?.[0].message).toMatch(/ask a security administrator for a current token/);
     const written = await p.store.readAll({ after: before });
     expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', 'authenticate']]);
+  });
+});
+
+describe('refused tokens per address', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start({ limits: { authenticationFailures: { windowMs: 60_000, limit: 2 } } });
+  });
+  afterAll(() => p.close());
+
+  it('does not count tokens that work', async () => {
+    for (let i = 0; i < 3; i++) expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(200);
+  });
+
+  it('refuses an address that sent too many unknown tokens before looking at its tokens, without auditing', async () => {
+    const unknown = { token: `qkmp_${'C'.repeat(43)}` };
+    const before = await p.head();
+    const answers = await Promise.all([1, 2, 3, 4].map(() => p.gql('{ pools { sourceId } }', {}, unknown)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([401, 401, 429, 429]);
+    const limited = answers.find((answer) => answer.status === 429)!;
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body.errors?.[0].message).toMatch(/too many refused tokens from this address: at most 2 every 60 s/);
+    const written = await p.store.readAll({ after: before });
+    expect(written.map((e) => e.type)).toEqual(['AccessDenied', 'AccessDenied']);
+    // Until the window ends, no token from the address is looked at, so none is audited.
+    expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(429);
+    expect(await p.head()).toBe(written[written.length - 1].position);
   });
 });
 
@@ -87,12 +184,18 @@ describe('rate limit', () => {
 
   it('counts per principal: one console over its quota gets a JSON 429, the others go on', async () => {
     const status = () => p.gql('{ viewsStatus { position } }', {}, 'AUDITOR');
-    for (let i = 0; i < 3; i++) expect((await status()).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const allowed = await status();
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get('ratelimit')).toBe(`"3-in-60sec"; r=${2 - i}; t=60`);
+      expect(allowed.headers.get('ratelimit-policy')).toBe('"3-in-60sec"; q=3; w=60');
+    }
     const limited = await status();
     expect(limited.status).toBe(429);
     expect(codeOf(limited)).toBe('RATE_LIMITED');
     expect(limited.body.errors?.[0].message).toMatch(/at most 3 every 60 s per principal/);
     expect(limited.headers.get('ratelimit')).toMatch(/r=0/);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(200);
     expect((await p.gql('{ pools { sourceId } }')).status).toBe(200); // no token: counted by address
   });

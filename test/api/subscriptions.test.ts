@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import * as E from 'fp-ts/Either';
+import { createPrincipal, revokePrincipal, rotatePrincipalToken } from '../../application/access';
 import { FINGERPRINT, mutationDocument } from './support/fixtures';
 import { Platform } from './support/platform';
 
@@ -172,6 +174,69 @@ const waitUntil = async (condition: () => boolean, timeoutMs = 2000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 };
+
+describe('connections', () => {
+  let q: Platform;
+  beforeAll(async () => {
+    q = await Platform.start({ limits: { maxWebSockets: 1, webSocketRecheckMs: 50 } });
+  });
+  afterAll(() => q.close());
+
+  const auditor = async () => {
+    const issued = await createPrincipal(q.bus, { name: 'night auditor', role: 'AUDITOR' });
+    if (E.isLeft(issued)) throw new Error(issued.left.message);
+    await q.access.caughtUpTo(issued.right.position);
+    return issued.right;
+  };
+  /** A subscription on `q` with `token`; resolves to how its connection was closed. */
+  const subscribed = async (token: string) => {
+    const client = createClient({ url: q.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+    clients.push(client);
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      client.on('closed', (event) => {
+        const { code, reason } = event as { code: number; reason: string };
+        resolve({ code, reason });
+      }),
+    );
+    client.subscribe({ query: 'subscription { auditFeed { action } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    await waitUntil(() => q.views.projector.listenerCount === 1);
+    return { client, closed };
+  };
+  afterEach(() => waitUntil(() => q.views.projector.listenerCount === 0));
+
+  it('ends the subscriptions of a principal once it is revoked', async () => {
+    const { principalId, token } = await auditor();
+    const { closed } = await subscribed(token);
+    const revoked = await revokePrincipal(q.bus, principalId, 'left the company');
+    if (E.isLeft(revoked)) throw new Error(revoked.left.message);
+    expect(await closed).toEqual({ code: 4401, reason: expect.stringMatching(/revoked or rotated; reconnect/) });
+  });
+
+  it('ends the subscriptions of a token once it is rotated away', async () => {
+    const { principalId, token } = await auditor();
+    const { closed } = await subscribed(token);
+    const rotated = await rotatePrincipalToken(q.bus, principalId);
+    if (E.isLeft(rotated)) throw new Error(rotated.left.message);
+    expect((await closed).code).toBe(4401);
+  });
+
+  it('keeps the subscriptions of a token that still works, and refuses connections past the cap with 503', async () => {
+    const { token } = await auditor();
+    const { client, closed } = await subscribed(token);
+    const refused = await new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(q.wsUrl, 'graphql-transport-ws');
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('open', () => reject(new Error('a connection past the cap was accepted')));
+      socket.on('error', () => undefined);
+    });
+    expect(refused).toBe(503);
+    // Several rechecks later the connection is still open.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(q.views.projector.listenerCount).toBe(1);
+    await client.dispose();
+    expect((await closed).code).toBe(1000);
+  });
+});
 
 describe('error masking over WebSocket', () => {
   it('replaces an unexpected error in a subscription by a generic one, as over HTTP', async () => {

@@ -150,8 +150,8 @@ describe('caughtUpTo', () => {
 
   it('rejects waiting callers when closed, so a test cannot hang', async () => {
     const head = (await p.log()).at(-1) as RecordedEvent;
-    const waiting = p.access.caughtUpTo(head.position + 100);
+    const rejected = expect(p.access.caughtUpTo(head.position + 100)).rejects.toThrow('closed');
     await p.access.close();
-    await expect(waiting).rejects.toThrow('closed');
+    await rejected;
   });
 });

@@ -1,0 +1,67 @@
+import * as E from 'fp-ts/Either';
+import { DocumentNode, GraphQLError, GraphQLSchema, parse, validate, ValidationRule } from 'graphql';
+
+export interface DocumentOptions {
+  readonly schema: GraphQLSchema;
+  /** Every rule a document must pass: graphql's own, armor's limits, and no introspection in production. */
+  readonly validationRules: readonly ValidationRule[];
+  /** Tokens the parser reads before it gives up. */
+  readonly maxTokens: number;
+  /** Validated documents kept; the least recently used goes first. */
+  readonly capacity: number;
+}
+
+/** Turns a query text into a document fit to execute, or the errors a client is answered with. */
+export type Documents = (query: string) => E.Either<readonly GraphQLError[], DocumentNode>;
+
+const recoded = (error: GraphQLError, code: string, message = error.message): GraphQLError =>
+  new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error.originalError,
+    path: error.path,
+    extensions: { ...error.extensions, code },
+  });
+
+/** graphql-js reports request errors (bad variables, no such operation) without a code; Apollo says BAD_USER_INPUT. */
+export const withCode = (error: GraphQLError, code: string): GraphQLError =>
+  error.extensions.code === undefined ? recoded(error, code) : error;
+
+/**
+ * As Apollo answers over HTTP: one code for every rule, armor's included, and no "Did you mean ...?"
+ * hints at the schema (hideSchemaDetailsFromClientErrors).
+ */
+const validationFailure = (error: GraphQLError): GraphQLError =>
+  recoded(error, 'GRAPHQL_VALIDATION_FAILED', error.message.replace(/ ?Did you mean(.+?)\?$/, ''));
+
+/**
+ * Apollo's request pipeline, for the WebSocket path it does not serve: parses (with the token
+ * limit) and validates a subscription text once, as Apollo's document store does over HTTP.
+ * Consoles subscribe with the same few operations at every reconnect, and a document depends on
+ * nothing but its text and the schema, so a cached one is as good as a new one. Refused texts are
+ * not kept, so they cannot push out the documents in use.
+ */
+export const documents = ({ schema, validationRules, maxTokens, capacity }: DocumentOptions): Documents => {
+  const cache = new Map<string, DocumentNode>();
+  return (query) => {
+    const cached = cache.get(query);
+    if (cached !== undefined) {
+      cache.delete(query);
+      cache.set(query, cached);
+      return E.right(cached);
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens });
+    } catch (error) {
+      if (error instanceof GraphQLError) return E.left([withCode(error, 'GRAPHQL_PARSE_FAILED')]);
+      throw error;
+    }
+    const invalid = validate(schema, document, validationRules);
+    if (invalid.length > 0) return E.left(invalid.map(validationFailure));
+    cache.set(query, document);
+    if (cache.size > capacity) cache.delete(cache.keys().next().value!);
+    return E.right(document);
+  };
+};
