@@ -3,6 +3,7 @@ import type { CommandBus } from '../application/command-bus';
 import type { EventStore } from '../application/ports/event-store';
 import type { ReadModels } from '../application/ports/read-models';
 import type { Projector } from '../read-models/projector';
+import type { ChargeKeyDelivery } from '../application/charge/deliver-keys';
 
 export interface AuditVerification {
   readonly ok: boolean;
@@ -21,6 +22,8 @@ export interface ApiDeps {
   /** What each batch the projector applied changed: feeds the subscriptions. */
   readonly changes: Pick<Projector, 'onChange'>;
   readonly auditVerify: () => Promise<AuditVerification>;
+  /** Hands a charge's keys to its kiosk. */
+  readonly charging: ChargeKeyDelivery;
 }
 
 /** Per request (HTTP) or per subscription (WebSocket). */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -10,6 +10,9 @@ import * as E from 'fp-ts/Either';
 import pg from 'pg';
 import { AuditVerification } from '../api/context';
 import { createApiServer } from '../api/server';
+import { chargeKeyDelivery } from '../application/charge/deliver-keys';
+import { KeyPool } from '../application/keypool/key-pool';
+import { SqliteKeyVault } from '../infrastructure/keys/sqlite-key-vault';
 import { AccessControl, createPrincipal } from '../application/access';
 import { CommandBus } from '../application/command-bus';
 import { EventStore } from '../application/ports/event-store';
@@ -148,7 +151,15 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   const auditVerify = async (): Promise<AuditVerification> => ({ ok: true, checked: 0, firstBadPosition: null, reason: null });
   // The limit is high enough never to refuse the benchmark, but every request is still counted.
   const api = await createApiServer(
-    { bus, readModels, access, store, changes: projector, auditVerify },
+    {
+      bus,
+      readModels,
+      access,
+      store,
+      changes: projector,
+      auditVerify,
+      charging: chargeKeyDelivery(bus, new KeyPool(bus, SqliteKeyVault.open(':memory:', randomBytes(32)), randomBytes(32))),
+    },
     { limits: { rateLimit: { windowMs: 60_000, limit: 10_000_000 } } },
   );
   const apiPort = await listening(api.httpServer);

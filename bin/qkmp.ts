@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
 import { SaeId } from '../domain/saekeys';
 import { fillPool, FillProgress } from '../application/keypool/fill-pool';
+import { chargeKeyDelivery } from '../application/charge/deliver-keys';
 import { Actor } from '../application/command-envelope';
 import { createKeyDeliveryServer } from '../api/etsi/server';
 import { openAuthority } from '../infrastructure/pki/authority';
@@ -80,6 +81,7 @@ const serve = async (): Promise<void> => {
       store: platform.store,
       changes: platform.projector,
       auditVerify: () => verifyAudit({ store: platform.store, dataDir: config.dataDir }),
+      charging: chargeKeyDelivery(platform.bus, platform.keyPool),
     },
     { production: config.production },
   );

@@ -1,8 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/Either';
 import { chargeCommandCodecs } from '../../domain/charge';
-import { ResolverEnv } from '../context';
+import { ApiContext, ResolverEnv } from '../context';
+import { commandFailure } from '../errors';
+import { allowed } from './access';
 import { commandMutations } from './commands';
+
+/**
+ * chargeKeys: the kiosk's step 3.4 in one call. It is authorized as the reservation it starts (only
+ * the charger that started the charge may), then the platform reserves, reads, records the delivery
+ * with a keyed commitment, issues the range to the device, and hands the keys back: the only answer
+ * of this API that holds key, sent to the kiosk that writes it to the device, and kept nowhere.
+ */
+const chargeKeys =
+  ({ deps }: ResolverEnv) =>
+  async (_parent: unknown, { input }: { input: { chargeId: string; bytes: number } }, { principal }: ApiContext) => {
+    const rangeId = `r-${randomUUID()}`;
+    const sourceId = (await deps.charging.sourceOf(input.chargeId)) ?? 'none';
+    const reservation = { sourceId, rangeId, length: input.bytes, chargeId: input.chargeId };
+    await allowed(deps.access.authorizeCommand(principal, { type: 'ReserveKeyRange', data: reservation }));
+    if (principal === null) throw new Error('chargeKeys was authorized without a principal');
+    const delivered = await deps.charging.deliver({ id: principal.id, role: principal.role }, input.chargeId, input.bytes, rangeId);
+    if (E.isLeft(delivered)) throw commandFailure(delivered.left);
+    return { ...delivered.right, keys: delivered.right.keys.map(({ keyId, key }) => ({ keyId, key: key.toString('base64') })) };
+  };
 
 // Charges have no view of their own yet: their progress shows in the audit and in the key balances.
 export const chargeResolvers = (env: ResolverEnv) => ({
-  Mutation: commandMutations(env, chargeCommandCodecs),
+  Mutation: { ...commandMutations(env, chargeCommandCodecs), chargeKeys: chargeKeys(env) },
 });

@@ -17,17 +17,6 @@ export const keyPoolTypeDefs = /* GraphQL */ `
     pools(consistentWith: SafeInt): [PoolBalance!]!
   }
 
-  input IngestKeyMaterialInput {
-    commandId: String!
-    expectedRevision: Int
-    sourceId: String!
-    blockId: String!
-    length: SafeInt!
-    "Quantum bit error rate of the block, from 0 to 1."
-    qber: Float!
-    "Keyed commitment of the block (64 lowercase hex); never the key itself."
-    commitment: String!
-  }
   input ReserveKeyRangeInput {
     commandId: String!
     expectedRevision: Int
@@ -62,7 +51,6 @@ export const keyPoolTypeDefs = /* GraphQL */ `
   }
 
   extend type Mutation {
-    ingestKeyMaterial(input: IngestKeyMaterialInput!): CommandReceipt!
     reserveKeyRange(input: ReserveKeyRangeInput!): CommandReceipt!
     issueKeyRange(input: IssueKeyRangeInput!): CommandReceipt!
     releaseKeyRange(input: ReleaseKeyRangeInput!): CommandReceipt!

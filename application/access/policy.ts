@@ -66,8 +66,8 @@ export const commandPolicy: CommandPolicy = {
   AttestCharger: { roles: ['CHARGER'], asItself: 'chargerId' },
   RevokeCharger: { roles: ['SECURITY_ADMIN'] },
   // key pool
-  IngestKeyMaterial: { roles: ['SECURITY_ADMIN'] },
-  // Only the key source on the platform host discards blocks, as SYSTEM.
+  // Key enters only with its bytes, through the key source on the platform host (qkmp keys generate), as SYSTEM.
+  IngestKeyMaterial: { roles: [] },
   RecordKeyBlockDiscarded: { roles: [] },
   ReserveKeyRange: { roles: ['CHARGER'], asItself: 'ownCharge' },
   IssueKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },

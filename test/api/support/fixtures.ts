@@ -31,7 +31,6 @@ export const mutationFixtures: Record<string, Fixture> = {
   AttestCharger: async (p) => ({ chargerId: p.kiosk, measurements: GOLDEN }),
   RevokeCharger: async (p) => ({ chargerId: await p.charger(), reason: 'decommissioned' }),
   // key pool
-  IngestKeyMaterial: async (p) => ({ sourceId: p.newId('pool'), blockId: p.newId('block'), length: 8192, qber: 0.02, commitment: COMMITMENT }),
   ReserveKeyRange: async (p) => {
     const { chargeId, sourceId } = await p.charge('STARTED');
     return { sourceId, rangeId: p.newId('range'), length: BYTES, chargeId };

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/Either';
 import { AccessControl, createPrincipal } from '../../../application/access';
 import { CommandBus, CommandResult } from '../../../application/command-bus';
@@ -8,6 +8,9 @@ import { PrincipalRole } from '../../../domain/principal';
 import { ApiDeps, AuditVerification } from '../../../api/context';
 import { ApiServer, ApiServerOptions, createApiServer } from '../../../api/server';
 import { InMemoryEventStore } from '../../../infrastructure/event-store/memory';
+import { SqliteKeyVault } from '../../../infrastructure/keys/sqlite-key-vault';
+import { KeyPool } from '../../../application/keypool/key-pool';
+import { chargeKeyDelivery } from '../../../application/charge/deliver-keys';
 import { COMMITMENT, FINGERPRINT as credentialFingerprint, GOLDEN } from './fixtures';
 import { startViews, Views } from './views';
 
@@ -61,6 +64,9 @@ export class Platform {
     readonly tokens: Tokens,
     /** Principal ids by role. */
     readonly ids: Tokens,
+    /** The key pool and its vault: key ingested here is real, so charges can deliver it. */
+    readonly keyPool: KeyPool,
+    private readonly vault: SqliteKeyVault,
   ) {}
 
   static async start(options: PlatformOptions = {}): Promise<Platform> {
@@ -83,7 +89,10 @@ export class Platform {
     }
     await access.caughtUpTo(position);
     const views = await startViews(store);
+    const vault = SqliteKeyVault.open(':memory:', randomBytes(32));
+    const keyPool = new KeyPool(bus, vault, randomBytes(32));
     const deps: ApiDeps = {
+      charging: chargeKeyDelivery(bus, keyPool),
       bus,
       readModels: views.readModels,
       access,
@@ -96,7 +105,7 @@ export class Platform {
       ...options,
     });
     const url = await server.listen(0, '127.0.0.1');
-    const platform = new Platform(store, bus, access, views, server, url, tokens as Tokens, ids as Tokens);
+    const platform = new Platform(store, bus, access, views, server, url, tokens as Tokens, ids as Tokens, keyPool, vault);
     await platform.system('RegisterCharger', { chargerId: platform.kiosk, location: 'Substation 1', golden: GOLDEN });
     await platform.system('AttestCharger', { chargerId: platform.kiosk, measurements: GOLDEN });
     return platform;
@@ -110,6 +119,7 @@ export class Platform {
     await this.server.close();
     await this.views.close();
     await this.access.close();
+    await this.vault.close();
     await this.store.close();
   }
 
@@ -178,8 +188,9 @@ export class Platform {
 
   async pool(): Promise<string> {
     const sourceId = this.newId('pool');
-    const block = { sourceId, blockId: this.newId('block'), length: 64 * BYTES, qber: 0.02, commitment: COMMITMENT };
-    await this.system('IngestKeyMaterial', block);
+    const block = { blockId: this.newId('block'), key: randomBytes(64 * BYTES), qber: 0.02 };
+    const ingested = await this.keyPool.ingest({ id: 'qkd-link', role: 'SYSTEM' }, sourceId, block);
+    if (E.isLeft(ingested)) throw new Error(ingested.left.message);
     return sourceId;
   }
 

@@ -78,7 +78,6 @@ describe('who may run which command', () => {
       'FreezeKeyRange',
       'RestoreKeyRange',
       'DestroyKeyRange',
-      'IngestKeyMaterial',
     ],
     USER_ADMIN: [
       'DistributeDevice',
@@ -120,6 +119,7 @@ describe('who may run which command', () => {
       ...Object.keys(principalAggregate.commandCodecs),
       ...Object.keys(saeKeysAggregate.commandCodecs),
       'RecordKeyBlockDiscarded',
+      'IngestKeyMaterial',
     ];
     expect(byNobody.sort()).toEqual(expected.sort());
   });

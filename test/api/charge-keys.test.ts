@@ -1,0 +1,72 @@
+import * as E from 'fp-ts/Either';
+import { saeKeysAggregate } from '../../domain/saekeys';
+import { CALLERS, Platform } from './support/platform';
+
+// chargeKeys: the kiosk's step 3.4 over GraphQL. Only the charger that started the charge gets its
+// keys; they are real bytes from the vault, recorded by commitment only, and the device becomes
+// their master SAE.
+
+const CHARGE_KEYS = `mutation($input: ChargeKeysInput!) {
+  chargeKeys(input: $input) { chargeId rangeId delivered remaining position keys { keyId key } }
+}`;
+
+let p: Platform;
+beforeAll(async () => {
+  p = await Platform.start({ limits: { rateLimit: { windowMs: 60_000, limit: 100_000 } } });
+});
+afterAll(() => p.close());
+
+describe('chargeKeys', () => {
+  it('hands the kiosk its verified charge in keys with key IDs, bar by bar, and records no key', async () => {
+    const { chargeId, serial, sourceId } = await p.charge('VERIFIED');
+    const progress: number[] = [];
+    const keys: { keyId: string; key: string }[] = [];
+    for (let remaining = 1024; remaining > 0; ) {
+      const answer = await p.gql(CHARGE_KEYS, { input: { chargeId, bytes: Math.min(300, remaining) } }, 'CHARGER');
+      expect(answer.body.errors).toBeUndefined();
+      const delivered = answer.body.data!.chargeKeys;
+      remaining = delivered.remaining;
+      progress.push(delivered.delivered);
+      keys.push(...delivered.keys);
+    }
+    expect(progress).toEqual([300, 600, 900, 1024]);
+    expect(keys.map((k) => Buffer.from(k.key, 'base64').length).reduce((a, b) => a + b, 0)).toBe(1024);
+    expect(new Set(keys.map((k) => k.keyId)).size).toBe(keys.length);
+
+    // The device is the master SAE of exactly these keys; the vault holds their bytes.
+    const sae = await p.bus.load(saeKeysAggregate, serial);
+    const held = E.isRight(sae) ? [...sae.right.state.keys.values()] : [];
+    expect(held.map((k) => k.keyId).sort()).toEqual(keys.map((k) => k.keyId).sort());
+    for (const k of held) expect((await p.keyPool.read(sourceId, k.offset, k.length)).toString('base64')).toBe(keys.find((x) => x.keyId === k.keyId)!.key);
+
+    const log = JSON.stringify(await p.store.readAll());
+    for (const { key } of keys) {
+      expect(log).not.toContain(key);
+      expect(log).not.toContain(Buffer.from(key, 'base64').toString('hex'));
+    }
+    const full = await p.gql(CHARGE_KEYS, { input: { chargeId, bytes: 1 } }, 'CHARGER');
+    expect(full.body.errors?.[0].extensions?.code).toBe('INVALID_INPUT');
+    expect(full.body.errors?.[0].message).toMatch(/length: must be a whole number from 1 to 0/);
+  });
+
+  it('refuses every role but the charging kiosk, and no token at all, changing nothing but the audit', async () => {
+    const { chargeId } = await p.charge('VERIFIED');
+    for (const caller of CALLERS.filter((c) => c !== 'CHARGER')) {
+      const before = await p.head();
+      const answer = await p.gql(CHARGE_KEYS, { input: { chargeId, bytes: 32 } }, caller);
+      expect(answer.body.errors?.[0].extensions?.code).toBe(caller === null ? 'UNAUTHENTICATED' : 'FORBIDDEN');
+      const written = await p.store.readAll({ after: before });
+      expect(written.map((e) => e.type)).toEqual(['AccessDenied']);
+      expect(written[0].data).toMatchObject({ operation: 'ReserveKeyRange', role: caller });
+    }
+  });
+
+  it('refuses a charge whose device is not verified yet, and reserves nothing', async () => {
+    const { chargeId } = await p.charge('STARTED');
+    const before = await p.head();
+    const answer = await p.gql(CHARGE_KEYS, { input: { chargeId, bytes: 32 } }, 'CHARGER');
+    expect(answer.body.errors?.[0].extensions?.code).toBe('INVALID_STATE');
+    expect(answer.body.errors?.[0].message).toMatch(/verify the device first/);
+    expect(await p.store.readAll({ after: before })).toEqual([]);
+  });
+});
