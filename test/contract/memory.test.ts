@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { StoreUnavailableError } from '../../application/ports/event-store';
-import { EventIdConflictError } from '../../application/ports/event-store';
+import { EventIdConflictError, NewEvent } from '../../application/ports/event-store';
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 import { describeEventStoreContract } from './event-store.contract';
-import { sampleEvent } from '../support/events';
+import { sampleEvent, sampleMetadata } from '../support/events';
 
 describeEventStoreContract('in-memory', async () => new InMemoryEventStore(), { contiguousPositions: true });
 
@@ -41,15 +41,35 @@ describe('in-memory event store', () => {
     ['an empty batch', () => [], /events must hold at least one event/],
     ['an id that is not a UUID', () => [event({ id: 'evt-1' })], /events\[0\]\.id must be a UUID/],
     ['an uppercase UUID', () => [event({ id: randomUUID().toUpperCase() })], /events\[0\]\.id must be a UUID in lowercase/],
+    ['a UUID with a letter past f', () => [event({ id: `${randomUUID().slice(0, 35)}g` })], /events\[0\]\.id must be a UUID/],
+    ['a UUID with a dash moved', () => [event({ id: `${randomUUID().slice(0, 7)}-0${randomUUID().slice(9)}` })], /events\[0\]\.id must be a UUID/],
+    ['a UUID of 32 digits without dashes', () => [event({ id: randomUUID().replace(/-/g, '') })], /events\[0\]\.id must be a UUID/],
+    ['a UUID with a digit more', () => [event({ id: `${randomUUID()}0` })], /events\[0\]\.id must be a UUID/],
+    ['a UUID with a non-ASCII digit', () => [event({ id: `${randomUUID().slice(0, 35)}\u0660` })], /events\[0\]\.id must be a UUID/],
+    ['a UUID with a character whose low byte is a hex digit', () => [event({ id: `${randomUUID().slice(0, 35)}\u0161` })], /events\[0\]\.id must be a UUID/],
+    ['an id that is not a string', () => [event(), event({ id: 7 as unknown as string })], /events\[1\]\.id must be a UUID/],
     ['an id twice in one batch', () => {
       const e = event();
       return [e, { ...e }];
     }, /events\[1\]\.id repeats an earlier event's id/],
     ['an empty type', () => [event({ type: '' })], /events\[0\]\.type must be a string of 1 to 256/],
+    ['a type of 257 characters', () => [event(), event({ type: 'T'.repeat(257) })], /events\[1\]\.type must be a string of 1 to 256/],
+    ['a type that is not a string', () => [event({ type: 1 as unknown as string })], /events\[0\]\.type must be a string/],
     ['undefined in data', () => [event({ data: { serial: undefined } })], /events\[0\]\.data\.serial must be JSON .* holds undefined/],
     ['NaN in data', () => [event({ data: { qber: NaN } })], /events\[0\]\.data\.qber must be JSON .* non-finite number/],
     ['a Date in data', () => [event({ data: { at: new Date(0) } })], /events\[0\]\.data\.at must be JSON .* instance of Date/],
     ['a hole in an array', () => [event({ data: { list: [1, , 3] } })], /events\[0\]\.data\.list\[1\] must be JSON/],
+    ['Infinity in data', () => [event({ data: { qber: Infinity } })], /events\[0\]\.data\.qber must be JSON .* non-finite number/],
+    ['a function in data', () => [event({ data: { f: () => 1 } })], /events\[0\]\.data\.f must be JSON .* holds a function/],
+    ['a symbol in data', () => [event({ data: { s: Symbol('s') } })], /events\[0\]\.data\.s must be JSON .* holds a symbol/],
+    ['a Map in data', () => [event({ data: { m: new Map() } })], /events\[0\]\.data\.m must be JSON .* instance of Map/],
+    ['a boxed number in data', () => [event({ data: { n: Object(1) as unknown } })], /events\[0\]\.data\.n must be JSON .* instance of Number/],
+    ['data left out', () => [event({ data: undefined })], /events\[0\]\.data must be JSON .* holds undefined/],
+    ['undefined deep in the metadata of a later event', () => [
+      event(),
+      event({ metadata: { ...sampleMetadata(), extra: { list: [{ at: undefined }] } } as unknown as NewEvent['metadata'] }),
+    ], /events\[1\]\.metadata\.extra\.list\[0\]\.at must be JSON .* holds undefined/],
+    ['a BigInt in data', () => [event({ data: { amount: BigInt(1) } })], /events\[0\]\.data must be JSON .* a cycle or a BigInt/],
     ['a cycle in data', () => {
       const data: Record<string, unknown> = {};
       data.self = data;
@@ -58,6 +78,32 @@ describe('in-memory event store', () => {
   ])('refuses %s before writing anything', async (_, batch, message) => {
     await expect(store.append('device-A', batch(), 'any')).rejects.toThrow(message);
     await expect(store.readAll()).resolves.toEqual([]);
+  });
+
+  it('takes an id exactly when it is lowercase 8-4-4-4-12 hex', async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const char = fc.constantFrom(...'0123456789abcdefABCDEFg-/:`@G\u0660\u0161'.split(''));
+    // Valid ids with one character swapped, and strings around the right length.
+    const ids = fc.oneof(
+      fc.tuple(fc.uuid(), fc.nat(35), char).map(([id, at, c]) => id.slice(0, at) + c + id.slice(at + 1)),
+      fc.array(char, { minLength: 35, maxLength: 37 }).map((chars) => chars.join('')),
+    );
+    await fc.assert(
+      fc.asyncProperty(ids, async (id) => {
+        const stored = await store.append(`s-${randomUUID()}`, [event({ id })], 'no_stream').then(() => true, () => false);
+        expect(stored).toBe(uuid.test(id));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('stores plain data exactly as JSON.stringify writes it, null-prototype objects included', async () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { b: 1, a: [null, true, -0, 1.5e300, 'é"\\'] });
+    const data = { nested: bare, empty: {}, list: [], text: '\u0000\ud800' };
+    await store.append('device-A', [event({ data })], 'no_stream');
+
+    const [stored] = await store.readStream('device-A');
+    expect(JSON.stringify(stored.data)).toBe(JSON.stringify(data));
   });
 
   it('never puts refused data in the error message', async () => {
