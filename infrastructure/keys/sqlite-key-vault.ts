@@ -44,7 +44,8 @@ const SCHEMA = `
 
 const KEY_CHECK = 'key-check';
 
-interface EntryRow {
+/** A row of the entries table as stored: what someone with the file sees. */
+export interface EntryRow {
   readonly offset: number;
   readonly length: number;
   readonly key_iv: Buffer;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KEYS_NOT_FOUND } from '../../domain/saekeys';
+import { STATUS_FIELDS } from '../etsi/support/standard';
 import { Answer } from '../etsi/support/tls';
 import {
   CLI,
@@ -27,19 +28,6 @@ const B = 'GATEWAY-B';
 const C = 'GATEWAY-C';
 const KEY_BYTES = 32; // the KME's default key_size, 256 bits
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const STATUS_FIELDS = [
-  'source_KME_ID',
-  'target_KME_ID',
-  'master_SAE_ID',
-  'slave_SAE_ID',
-  'key_size',
-  'stored_key_count',
-  'max_key_count',
-  'max_key_per_request',
-  'max_key_size',
-  'min_key_size',
-  'max_SAE_ID_count',
-];
 
 interface WireKey {
   readonly key_ID: string;

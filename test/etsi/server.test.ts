@@ -2,23 +2,10 @@ import { IssuedCertificate } from '../../infrastructure/pki/authority';
 import { authenticateSae } from '../../api/etsi/identity';
 import { createKeyDeliveryServer, KeyDeliveryServer } from '../../api/etsi/server';
 import { FakeDelivery } from './support/fake-delivery';
+import { STATUS_FIELDS } from './support/standard';
 import { Answer, call, expired, temporaryAuthority } from './support/tls';
 
 // The HTTP layer over real TLS with real certificates; the service behind it is an in-memory fake.
-
-const STATUS_FIELDS = [
-  'source_KME_ID',
-  'target_KME_ID',
-  'master_SAE_ID',
-  'slave_SAE_ID',
-  'key_size',
-  'stored_key_count',
-  'max_key_count',
-  'max_key_per_request',
-  'max_key_size',
-  'min_key_size',
-  'max_SAE_ID_count',
-];
 
 describe('the ETSI GS QKD 014 key delivery server', () => {
   let pki: Awaited<ReturnType<typeof temporaryAuthority>>;

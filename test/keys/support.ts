@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MasterKey } from '../../infrastructure/keys/master-key';
+import { EntryRow } from '../../infrastructure/keys/sqlite-key-vault';
 
 export const wrappingKey = (): Buffer => MasterKey.fromBytes(randomBytes(32)).derive('key-vault/v1');
 
@@ -17,16 +18,8 @@ export const tempDir = (prefix: string): (() => string) => {
   return () => dir;
 };
 
-export interface RawEntry {
+export interface RawEntry extends EntryRow {
   readonly source_id: string;
-  readonly offset: number;
-  readonly length: number;
-  readonly key_iv: Buffer;
-  readonly key_tag: Buffer;
-  readonly wrapped_key: Buffer;
-  readonly iv: Buffer;
-  readonly tag: Buffer;
-  readonly ciphertext: Buffer;
 }
 
 /** A second connection to a vault file, to look at (or tamper with) its rows as an attacker with the file would. */
