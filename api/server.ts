@@ -93,6 +93,10 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     hideSchemaDetailsFromClientErrors: true,
     parseOptions: { maxTokens: limits.maxTokens },
     formatError: mask,
+    // Apollo pretty-prints answers by default; consoles parse them, so compact JSON saves the work.
+    stringifyResult: (value) => JSON.stringify(value),
+    // No automatic persisted queries: every request sends its query, as every client here does.
+    persistedQueries: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
