@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/Either';
 import { keyPoolAggregate, KeyRange, RangeStatus } from '../../domain/keypool';
+import { KeyPlace } from '../../domain/saekeys';
 import { Actor } from '../command-envelope';
 import { CommandBus } from '../command-bus';
 import { CommandError } from '../errors';
@@ -14,7 +15,9 @@ type Reaction = { readonly from: RangeStatus; readonly act: (sourceId: string, r
  * Keys follow what happens to whoever holds them (DESIGN.md's key range states and invariant 1):
  * - a charge that failed: every range it delivered is destroyed, never released;
  * - a device reported lost or frozen: its keys are frozen (suspended), and restored with it;
- * - a device destroyed: its keys are destroyed.
+ * - a device destroyed: its keys are destroyed;
+ * - a key delivered to its slave SAE: its bytes are shredded, and a range whose keys are all gone is
+ *   consumed. Key delivery does this itself; following the log finishes what a crash interrupted.
  * It follows the log from the start at every start. A cause touches the ranges issued to the device
  * before it, in the state they are in now; command ids derive from the cause, so a cause replayed
  * after a restart is answered from the log and appends nothing, and one never handled is handled late.
@@ -63,6 +66,16 @@ export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPo
           const loaded = await bus.load(keyPoolAggregate, sourceId);
           if (E.isLeft(loaded) || loaded.right.state.ranges.get(rangeId)?.status === 'DESTROYED') continue;
           report(recorded, rangeId, await pool.destroy(SYSTEM, sourceId, rangeId, `delivered by charge ${data.chargeId as string}, which failed`));
+        }
+      }
+      if (recorded.type === 'SaeKeysDelivered') {
+        const { keys, rangesDone } = data as { keys: KeyPlace[]; rangesDone: { sourceId: string; rangeId: string }[] };
+        for (const { sourceId, offset, length } of keys) if (await pool.holds(sourceId, offset, length)) await pool.shred(sourceId, offset, length);
+        for (const { sourceId, rangeId } of rangesDone) {
+          const loaded = await bus.load(keyPoolAggregate, sourceId);
+          if (E.isRight(loaded) && loaded.right.state.ranges.get(rangeId)?.status === 'ISSUED') {
+            report(recorded, rangeId, await pool.consume(SYSTEM, sourceId, rangeId));
+          }
         }
       }
       const reactions = byDevice[recorded.type];

@@ -133,6 +133,11 @@ export class KeyPool {
     return this.vault.read(sourceId, offset, length);
   }
 
+  /** Whether any byte of the range is still in the vault. */
+  holds(sourceId: string, offset: number, length: number): Promise<boolean> {
+    return this.vault.holdsAny(sourceId, offset, length);
+  }
+
   /**
    * After a crash: a range still RESERVED may have left the platform half-delivered, so it is
    * destroyed, never reissued. Run it where nothing else is taking ranges (at start).

@@ -18,6 +18,8 @@ export interface KeyVault {
   destroy(sourceId: string, offset: number, length: number): Promise<void>;
   /** Crypto-shreds everything of a source at or after `offset` (ingestions that never reached the log). */
   discardFrom(sourceId: string, offset: number): Promise<void>;
+  /** Whether any byte of [offset, offset + length) is held; nothing is decrypted to tell. */
+  holdsAny(sourceId: string, offset: number, length: number): Promise<boolean>;
   /** Bytes held for a source. */
   held(sourceId: string): Promise<number>;
   close(): Promise<void>;

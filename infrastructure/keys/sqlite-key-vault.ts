@@ -181,6 +181,11 @@ export class SqliteKeyVault implements KeyVault {
     this.truncateLog();
   }
 
+  async holdsAny(sourceId: string, offset: number, length: number): Promise<boolean> {
+    checkRange(sourceId, offset, length);
+    return this.covering.all({ source: sourceId, start: offset, end: offset + length }).some((row) => row.offset + row.length > offset);
+  }
+
   async held(sourceId: string): Promise<number> {
     return this.heldBytes.get(sourceId)?.held ?? 0;
   }

@@ -104,6 +104,26 @@ describe('keys follow their holder: charge deliveries, device loss, freeze and d
     expect(faults).toEqual([]);
   });
 
+  it('given a key delivered to its slave but not shredded (a crash between the two), the follower shreds it and consumes the finished range', async () => {
+    const gateways = ['GW-NORTH-1', 'GW-SOUTH-1'];
+    for (const id of gateways) await run('CreatePrincipal', { principalId: id, name: `SAE ${id}`, role: 'GATEWAY', tokenHash: 'e'.repeat(64) });
+    const taken = await pool.take(SYSTEM, 'bb84', 'etsi-1', 64, 'etsi-1');
+    if (E.isLeft(taken)) throw new Error(taken.left.message);
+    const keyIds = [randomUUID(), randomUUID()];
+    const keys = keyIds.map((keyId, i) => ({ keyId, sourceId: 'bb84', rangeId: 'etsi-1', offset: taken.right.offset + 32 * i, length: 32 }));
+    await run('IssueSaeKeys', { masterSaeId: gateways[0], slaveSaeIds: [gateways[1]], requestId: 'etsi-1', keys });
+    await pool.issue(SYSTEM, 'bb84', 'etsi-1', gateways[0]);
+    // Recorded as delivered; the process died before it shredded anything.
+    await run('DeliverSaeKeys', { masterSaeId: gateways[0], slaveSaeId: gateways[1], keyIds });
+    expect(await pool.holds('bb84', taken.right.offset, 64)).toBe(true);
+
+    const follower = followKeyCustody(store, bus, pool, (e) => faults.push(e));
+    await eventually(async () => (await statusOf('etsi-1')) === 'CONSUMED');
+    expect(await pool.holds('bb84', taken.right.offset, 64)).toBe(false);
+    await follower.close();
+    expect(faults).toEqual([]);
+  });
+
   it('when the device is reported lost its keys are frozen, restored when the loss is cancelled, and destroyed with the device', async () => {
     const follower = followKeyCustody(store, bus, pool, (e) => faults.push(e));
     const serial = 'UKEY-CUST-04';

@@ -68,6 +68,15 @@ describe('the SQLite key vault', () => {
     expect(await vault.read('bb84', 70, 20)).toEqual(material.subarray(70));
     await expect(vault.read('bb84', 19, 2)).rejects.toEqual(missing('bb84', 19, 2));
     expect(await vault.held('bb84')).toBe(40);
+
+    // Whether any byte of a range is held: the shredded middle holds none, its edges do.
+    expect(await vault.holdsAny('bb84', 20, 50)).toBe(false);
+    expect(await vault.holdsAny('bb84', 25, 10)).toBe(false);
+    expect(await vault.holdsAny('bb84', 19, 2)).toBe(true);
+    expect(await vault.holdsAny('bb84', 69, 2)).toBe(true);
+    expect(await vault.holdsAny('bb84', 0, 90)).toBe(true);
+    expect(await vault.holdsAny('bb84', 90, 10)).toBe(false);
+    expect(await vault.holdsAny('other', 0, 90)).toBe(false);
   });
 
   it('discards everything at or after an offset, splitting the block that straddles it', async () => {
