@@ -62,7 +62,7 @@ const pkiDir = (dataDir: string): string => path.join(dataDir, 'pki');
 
 const serve = async (): Promise<void> => {
   const config = loadConfig();
-  const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: views: ${error.message}\n`));
+  const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: ${error.message}\n`));
   const recovered = await platform.keyPool.recover(SYSTEM('qkmp-serve'), config.keySource.sourceId);
   if (E.isLeft(recovered)) fail(`key pool recovery: ${recovered.left.message}`);
   else if (recovered.right.length > 0) {

@@ -58,16 +58,16 @@ export const openViews = (config: Config): ViewStore =>
     ? new MemoryViewStore()
     : RedisViewStore.open(config.readModels.url, config.readModels.namespace);
 
-/** Opens everything and starts the projector; `onFault` hears of view-store faults the projector retries. */
+/** Opens everything and starts the log followers; `onFault` hears of faults they retry or report (views, key custody). */
 export const openPlatform = async (config: Config, onFault?: (error: Error) => void): Promise<Platform> => {
   const core = openCore(config);
   const views = openViews(config);
-  const projector = new Projector(core.store, views, { onFault });
-  let failures: Subscription | undefined;
+  const projector = new Projector(core.store, views, { onFault: (error) => onFault?.(new Error(`views: ${error.message}`)) });
+  let custody: Subscription | undefined;
   try {
     const access = await AccessControl.open(core.store, core.bus.load);
     projector.start();
-    failures = followKeyCustody(core.store, core.bus, core.keyPool, (error) => onFault?.(error));
+    custody = followKeyCustody(core.store, core.bus, core.keyPool, (error) => onFault?.(new Error(`key custody: ${error.message}`)));
     return {
       ...core,
       views,
@@ -76,7 +76,7 @@ export const openPlatform = async (config: Config, onFault?: (error: Error) => v
       access,
       keyDelivery: new SaeKeyDelivery(core.bus, core.keyPool, config.keySource.sourceId, config.keyDelivery.kmeId),
       close: async () => {
-        await failures?.close();
+        await custody?.close();
         await projector.stop();
         await access.close();
         await views.close();
@@ -84,7 +84,7 @@ export const openPlatform = async (config: Config, onFault?: (error: Error) => v
       },
     };
   } catch (error) {
-    await failures?.close();
+    await custody?.close();
     await views.close();
     await core.close();
     throw error;
