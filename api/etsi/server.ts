@@ -7,9 +7,9 @@ import { AddressInfo } from 'node:net';
 import {
   KeyDelivery,
   KeyDeliveryError,
-  KeyDeliveryErrorKind,
   KeyDeliveryOperation,
   KeyRequest,
+  STATUS_OF,
 } from '../../application/keydelivery/key-delivery';
 import { CertificateAuthority } from '../../infrastructure/pki/authority';
 import { defaultLimits, Limits } from '../limits';
@@ -40,7 +40,6 @@ export interface KeyDeliveryServer {
   close(): Promise<void>;
 }
 
-const STATUS_OF: Readonly<Record<KeyDeliveryErrorKind, number>> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, UNAVAILABLE: 503 };
 
 const sendError = (res: Response, error: KeyDeliveryError): void => {
   res.status(STATUS_OF[error.kind]).json({ message: error.message, ...(error.details && { details: error.details }) });

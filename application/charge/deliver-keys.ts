@@ -51,17 +51,6 @@ export const deliverChargeKeys = async (
   const taken = await pool.take(actor, charge.sourceId, rangeId, length, chargeId);
   if (E.isLeft(taken)) return taken;
   const { sourceId, offset, material } = taken.right;
-  const steps = [
-    () =>
-      bus.execute(
-        { commandId: `deliver-${rangeId}`, actor },
-        {
-          type: 'DeliverChargeKeys',
-          data: { chargeId, sourceId, rangeId, offset, length, commitment: pool.commitment(`${sourceId}/${rangeId}`, material) },
-        },
-      ),
-    () => pool.issue(actor, sourceId, rangeId, charge.deviceSerial),
-  ];
   const keys = Array.from({ length: Math.ceil(length / keyBytes) }, (_, i) => ({
     keyId: randomUUID(),
     sourceId,
@@ -69,12 +58,20 @@ export const deliverChargeKeys = async (
     offset: offset + i * keyBytes,
     length: Math.min(keyBytes, length - i * keyBytes),
   }));
-  steps.push(() =>
-    bus.execute(
-      { commandId: `keys-${rangeId}`, actor },
-      { type: 'IssueSaeKeys', data: { masterSaeId: charge.deviceSerial, slaveSaeIds: [], requestId: rangeId, keys } },
-    ),
-  );
+  const commitment = pool.commitment(`${sourceId}/${rangeId}`, material);
+  const steps = [
+    () =>
+      bus.execute(
+        { commandId: `deliver-${rangeId}`, actor },
+        { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length, commitment } },
+      ),
+    () => pool.issue(actor, sourceId, rangeId, charge.deviceSerial),
+    () =>
+      bus.execute(
+        { commandId: `keys-${rangeId}`, actor },
+        { type: 'IssueSaeKeys', data: { masterSaeId: charge.deviceSerial, slaveSaeIds: [], requestId: rangeId, keys } },
+      ),
+  ];
   let position = 0;
   for (const step of steps) {
     const done = await step();

@@ -11,8 +11,11 @@ export interface SaeKey {
 
 export type KeyDeliveryErrorKind = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'UNAVAILABLE';
 
+/** The HTTP status each kind is answered with, and recorded under in the audit. */
+export const STATUS_OF: Readonly<Record<KeyDeliveryErrorKind, 400 | 401 | 503>> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, UNAVAILABLE: 503 };
+
 export interface KeyDeliveryError {
-  /** BAD_REQUEST -> 400, UNAUTHORIZED -> 401, UNAVAILABLE -> 503. */
+  /** Answered with STATUS_OF[kind]. */
   readonly kind: KeyDeliveryErrorKind;
   /** The standard's message where it fixes one, otherwise what went wrong and what to do. */
   readonly message: string;

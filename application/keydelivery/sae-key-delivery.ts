@@ -14,6 +14,7 @@ import {
   KeyDeliveryStatus,
   KeyRequest,
   SaeKey,
+  STATUS_OF,
 } from './key-delivery';
 
 export interface KeyDeliveryLimits {
@@ -156,7 +157,7 @@ export class SaeKeyDelivery implements KeyDelivery {
 
   async refuse(caller: string, pathSaeId: string, operation: KeyDeliveryOperation, error: KeyDeliveryError): Promise<KeyDeliveryError> {
     const saeId = SaeId.is(pathSaeId) ? pathSaeId : caller;
-    const status = error.kind === 'BAD_REQUEST' ? 400 : error.kind === 'UNAUTHORIZED' ? 401 : 503;
+    const status = STATUS_OF[error.kind];
     // The audit must show the refusal; if even that cannot be written, the caller still gets its answer.
     await this.bus.execute(
       { commandId: `refusal-${randomUUID()}`, actor: { id: SaeId.is(caller) ? caller : 'unknown-sae', role: 'GATEWAY' } },
