@@ -18,8 +18,25 @@ export interface TooManyRefusals {
 
 export type Authentication = E.Either<AccessError | TooManyRefusals, Principal | null>;
 
-/** The key a request is counted under by address (IPv6 by /56): `address:` cannot begin a principal id, which has no colon. */
-export const addressKey = (ip: string | undefined): string => `address:${ipKeyGenerator(ip ?? '')}`;
+const addressKeys = new Map<string, string>();
+/** Addresses kept before the memo starts afresh: enough for every console of a site, bounded against scans. */
+const ADDRESS_KEYS_KEPT = 10_000;
+
+/**
+ * The key a request is counted under by address (IPv6 by /56): `address:` cannot begin a principal
+ * id, which has no colon. Remembered per address, as telling IPv6 from IPv4 takes a long regular
+ * expression and every request asks.
+ */
+export const addressKey = (ip: string | undefined): string => {
+  const address = ip ?? '';
+  let key = addressKeys.get(address);
+  if (key === undefined) {
+    if (addressKeys.size >= ADDRESS_KEYS_KEPT) addressKeys.clear();
+    key = `address:${ipKeyGenerator(address)}`;
+    addressKeys.set(address, key);
+  }
+  return key;
+};
 
 /**
  * Authentication with a limit on refused tokens per address, in fixed windows. Every refusal is

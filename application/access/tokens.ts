@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Makes a leaked token recognisable to secret scanners and to people. */
 export const TOKEN_PREFIX = 'qkmp_';
@@ -12,7 +12,7 @@ const BEARER = /^bearer +(\S+) *$/i;
 export const generateToken = (): string => TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');
 
 /** What is stored and looked up instead of the token (see PrincipalCreated for why plain SHA-256 suffices). */
-export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+export const hashToken = (token: string): string => hash('sha256', token, 'hex');
 
 /** The token of an `Authorization: Bearer <token>` header, if the header has that form and the token ours. */
 export const bearerToken = (header: string): string | undefined => {
