@@ -38,7 +38,10 @@ import { median } from './measure';
 // pre-built requests, so the client's HTTP stack takes as little as it can of the shared CPU. A
 // command run ends when the views have applied its events, so each side pays for its own
 // projection. Each comparison runs one warm-up round, then ROUNDS rounds alternating which side
-// goes first, and reports the median of each figure.
+// goes first, and reports the median of each figure. Throughput lines also give `cpu`: the same
+// rate per second of the platform thread's own CPU time (Linux /proc), with its baseline and
+// ratio, which leaves out the time other processes of a shared machine held the core (and, for a
+// mutation, the time the thread waited for the disk).
 
 const CONCURRENCY = 32;
 const ROUNDS = 5;
@@ -47,9 +50,10 @@ const MUTATION_REQUESTS = 1000;
 const SERIAL = 'BENCH-000001';
 const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** Elapsed time and each request's latency, in ms. */
+/** Elapsed time, the platform thread's CPU time and each request's latency, in ms. */
 interface Run {
   readonly elapsedMs: number;
+  readonly cpuMs: number;
   readonly latencies: readonly number[];
 }
 
@@ -59,6 +63,7 @@ interface Line {
   readonly unit: 'requests/s' | 'ms';
   readonly baseline: number;
   readonly ratio: number;
+  readonly cpu?: { readonly value: number; readonly baseline: number; readonly ratio: number };
 }
 
 type StoreChoice = { readonly kind: 'sqlite' } | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
@@ -72,11 +77,13 @@ interface Ready {
 
 type ToPlatform =
   | { readonly kind: 'direct'; readonly round: number }
+  | { readonly kind: 'cpu' }
   | { readonly kind: 'settle'; readonly position: number }
   | { readonly kind: 'close' };
 type FromPlatform =
   | { readonly kind: 'ready'; readonly ready: Ready }
   | { readonly kind: 'run'; readonly run: Run }
+  | { readonly kind: 'cpu'; readonly ms: number }
   | { readonly kind: 'settled' }
   | { readonly kind: 'closed' };
 
@@ -87,17 +94,36 @@ const percentile = (values: readonly number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
 
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time of the calling thread in ms (user + system, fields 14 and 15 of /proc/thread-self/stat,
+ * in clock ticks of 10 ms); NaN where there is no such file.
+ */
+const threadCpuMs = (): number => {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'latin1');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+};
+
 /**
  * Runs `requests` calls of `call` from CONCURRENCY concurrent lanes (a lane is one client); the
- * clock stops once `settle` is done too.
+ * clock stops once `settle` is done too. `cpuMs` reads the platform thread's CPU clock.
  */
 const drive = async (
   requests: number,
   call: (n: number, lane: number) => Promise<void>,
   settle: () => Promise<void> = async () => {},
+  cpuMs: () => Promise<number> | number = threadCpuMs,
 ): Promise<Run> => {
   const latencies: number[] = [];
   let next = 0;
+  const cpuStarted = await cpuMs();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, lane) => {
@@ -109,7 +135,8 @@ const drive = async (
     }),
   );
   await settle();
-  return { elapsedMs: performance.now() - started, latencies };
+  const elapsedMs = performance.now() - started;
+  return { elapsedMs, cpuMs: (await cpuMs()) - cpuStarted, latencies };
 };
 
 const initialize = (serial: string) => ({
@@ -200,6 +227,9 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
     switch (request.kind) {
       case 'direct':
         void direct(request.round).then((run) => reply({ kind: 'run', run }));
+        return;
+      case 'cpu':
+        reply({ kind: 'cpu', ms: threadCpuMs() });
         return;
       case 'settle':
         void settle(request.position).then(() => reply({ kind: 'settled' }));
@@ -311,6 +341,7 @@ const load = async (
   port: number,
   requests: number,
   request: (n: number) => Buffer,
+  cpuMs: () => Promise<number>,
   settle?: (position: number) => Promise<void>,
 ): Promise<Run> => {
   const connections = await Promise.all(Array.from({ length: CONCURRENCY }, () => Connection.open(port)));
@@ -325,6 +356,7 @@ const load = async (
         if (settle) last = Math.max(last, Number(POSITION.exec(body)?.[1] ?? 0));
       },
       settle && (() => settle(last)),
+      cpuMs,
     );
   } finally {
     connections.forEach((connection) => connection.close());
@@ -333,6 +365,7 @@ const load = async (
 
 type Platform = Ready & {
   direct(round: number): Promise<Run>;
+  cpuMs(): Promise<number>;
   settle(position: number): Promise<void>;
   close(): Promise<void>;
 };
@@ -355,6 +388,7 @@ const startPlatform = async (choice: StoreChoice): Promise<Platform> => {
   return {
     ...ready,
     direct: async (r) => (await reply('run', { kind: 'direct', round: r })).run,
+    cpuMs: async () => (await reply('cpu', { kind: 'cpu' })).ms,
     settle: async (position) => {
       await reply('settled', { kind: 'settle', position });
     },
@@ -370,12 +404,15 @@ const startPlatform = async (choice: StoreChoice): Promise<Platform> => {
 
 interface Measured {
   readonly throughput: number;
+  /** Requests per second of the platform thread's CPU time. */
+  readonly cpuThroughput: number;
   readonly p50: number;
   readonly p99: number;
 }
 
 const measured = (requests: number, run: Run): Measured => ({
   throughput: requests / (run.elapsedMs / 1000),
+  cpuThroughput: requests / (run.cpuMs / 1000),
   p50: percentile(run.latencies, 50),
   p99: percentile(run.latencies, 99),
 });
@@ -406,6 +443,7 @@ const compare = async (
   }
   const figure = (key: keyof Measured) => [median(subjects.map((m) => m[key])), median(baselines.map((m) => m[key]))];
   const [value, base] = figure('throughput');
+  const [cpuValue, cpuBase] = figure('cpuThroughput');
   const [p50, baseP50] = figure('p50');
   const [p99, baseP99] = figure('p99');
   const line = (label: string, unit: Line['unit'], v: number, b: number, digits: number): Line => ({
@@ -415,8 +453,9 @@ const compare = async (
     baseline: round(b, digits),
     ratio: round(v / b, 3),
   });
+  const cpu = Number.isFinite(cpuValue / cpuBase) ? { cpu: { value: round(cpuValue, 1), baseline: round(cpuBase, 1), ratio: round(cpuValue / cpuBase, 3) } } : {};
   return [
-    line(`(${CONCURRENCY} clients)`, 'requests/s', value, base, 1),
+    { ...line(`(${CONCURRENCY} clients)`, 'requests/s', value, base, 1), ...cpu },
     line('p50 latency', 'ms', p50, baseP50, 2),
     line('p99 latency', 'ms', p99, baseP99, 2),
   ];
@@ -439,8 +478,8 @@ const compareQuery = (platform: Platform): Promise<Line[]> => {
   return compare(
     'device(serial) query vs bare Express route',
     QUERY_REQUESTS,
-    () => load(platform.apiPort, QUERY_REQUESTS, () => query),
-    () => load(platform.barePort, QUERY_REQUESTS, () => bare),
+    () => load(platform.apiPort, QUERY_REQUESTS, () => query, platform.cpuMs),
+    () => load(platform.barePort, QUERY_REQUESTS, () => bare, platform.cpuMs),
   );
 };
 
@@ -461,7 +500,7 @@ const compareMutation = (platform: Platform, store: string): Promise<Line[]> => 
   return compare(
     `initializeDevice mutation vs CommandBus.execute on ${store}`,
     MUTATION_REQUESTS,
-    (r) => load(platform.apiPort, MUTATION_REQUESTS, mutation(r), platform.settle),
+    (r) => load(platform.apiPort, MUTATION_REQUESTS, mutation(r), platform.cpuMs, platform.settle),
     (r) => platform.direct(r),
   );
 };
