@@ -2,7 +2,7 @@ import * as E from 'fp-ts/Either';
 import { MessageCodecs } from '../../domain/shared/codec';
 import { ApiContext, ResolverEnv } from '../context';
 import { commandFailure } from '../errors';
-import { commandPolicy, CommandType } from '../../application/access/policy';
+import { commandPolicy, CommandType, hasMutation } from '../../application/access/policy';
 import { allowed } from './access';
 
 /** A mutation's input: the command's data plus the envelope fields a console chooses. */
@@ -26,9 +26,9 @@ export const commandMutations = (
   presentState: PresentState = (state) => state,
 ) =>
   Object.fromEntries(
-    // A command no role may send (the host's tools send it) has no mutation at all.
+    // A command no role may send (the host's tools send it), or one sent only inside another mutation, has none.
     Object.keys(codecs)
-      .filter((type) => commandPolicy[type as CommandType].roles.length > 0)
+      .filter((type) => hasMutation(commandPolicy[type as CommandType]))
       .map((type) => [
         mutationName(type),
         async (_parent: unknown, { input }: { input: CommandInput }, { principal }: ApiContext) => {

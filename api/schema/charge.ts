@@ -18,16 +18,6 @@ export const chargeTypeDefs = /* GraphQL */ `
     verified: Boolean!
     method: VerificationMethod!
   }
-  input DeliverChargeKeysInput {
-    commandId: String!
-    expectedRevision: Int
-    chargeId: String!
-    sourceId: String!
-    rangeId: String!
-    offset: SafeInt!
-    length: SafeInt!
-    commitment: String!
-  }
   input CompleteChargeInput { commandId: String!, expectedRevision: Int, chargeId: String!, deviceAcknowledgement: String! }
   input FailChargeInput { commandId: String!, expectedRevision: Int, chargeId: String!, reason: String! }
 
@@ -51,7 +41,6 @@ export const chargeTypeDefs = /* GraphQL */ `
     chargeKeys(input: ChargeKeysInput!): ChargeKeys!
     startCharge(input: StartChargeInput!): CommandReceipt!
     recordChargeDeviceVerification(input: RecordChargeDeviceVerificationInput!): CommandReceipt!
-    deliverChargeKeys(input: DeliverChargeKeysInput!): CommandReceipt!
     completeCharge(input: CompleteChargeInput!): CommandReceipt!
     failCharge(input: FailChargeInput!): CommandReceipt!
   }

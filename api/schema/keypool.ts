@@ -17,22 +17,6 @@ export const keyPoolTypeDefs = /* GraphQL */ `
     pools(consistentWith: SafeInt): [PoolBalance!]!
   }
 
-  input ReserveKeyRangeInput {
-    commandId: String!
-    expectedRevision: Int
-    sourceId: String!
-    rangeId: String!
-    length: SafeInt!
-    chargeId: String!
-  }
-  input IssueKeyRangeInput {
-    commandId: String!
-    expectedRevision: Int
-    sourceId: String!
-    rangeId: String!
-    deviceSerial: String!
-  }
-  input ReleaseKeyRangeInput { commandId: String!, expectedRevision: Int, sourceId: String!, rangeId: String! }
   input FreezeKeyRangeInput {
     commandId: String!
     expectedRevision: Int
@@ -51,9 +35,6 @@ export const keyPoolTypeDefs = /* GraphQL */ `
   }
 
   extend type Mutation {
-    reserveKeyRange(input: ReserveKeyRangeInput!): CommandReceipt!
-    issueKeyRange(input: IssueKeyRangeInput!): CommandReceipt!
-    releaseKeyRange(input: ReleaseKeyRangeInput!): CommandReceipt!
     freezeKeyRange(input: FreezeKeyRangeInput!): CommandReceipt!
     restoreKeyRange(input: RestoreKeyRangeInput!): CommandReceipt!
     consumeKeyRange(input: ConsumeKeyRangeInput!): CommandReceipt!

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/Either';
 import { accessStreamOf, AccessEvent } from '../../domain/access';
 import { chargeAggregate } from '../../domain/charge';
-import { keyPoolAggregate, rangeOf } from '../../domain/keypool';
 import { ANONYMOUS, PrincipalRole } from '../../domain/principal';
 import { Aggregate, Message, streamOf } from '../../domain/shared/aggregate';
 import { decode } from '../../domain/shared/codec';
@@ -154,25 +153,7 @@ export class AccessControl {
         return (await this.startedBy(data.chargeId, charger.id))
           ? undefined
           : `${onlyOwn('charges it started')}; charge ${data.chargeId} is not one of them`;
-      case 'ownRange': {
-        const range = await this.reservedFor(data.sourceId, data.rangeId);
-        return range !== undefined && (await this.startedBy(range, charger.id))
-          ? undefined
-          : `${onlyOwn('ranges reserved for charges it started')}; ` +
-              `range ${data.rangeId} of key pool ${data.sourceId} is not one of them`;
-      }
-      case 'ownChargeRange':
-        return (await this.reservedFor(data.sourceId, data.rangeId)) === data.chargeId &&
-          (await this.startedBy(data.chargeId, charger.id))
-          ? undefined
-          : `${onlyOwn('charges it started, with ranges reserved for them')}; ` +
-              `charge ${data.chargeId} with range ${data.rangeId} of key pool ${data.sourceId} is not one of them`;
     }
-  }
-
-  /** The charge a range was reserved for, if the range exists. */
-  private async reservedFor(sourceId: string, rangeId: string): Promise<string | undefined> {
-    return rangeOf(await this.loaded(keyPoolAggregate, sourceId), rangeId)?.chargeId;
   }
 
   private async startedBy(chargeId: string, chargerId: string): Promise<boolean> {

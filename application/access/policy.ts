@@ -24,25 +24,24 @@ export type CommandType = GovernedCommand['type'];
  * How a CHARGER shows that what it asks for is its own (a charger's principal id is its charger id):
  * - chargerId: the command's data.chargerId is the charger itself;
  * - ownCharge: data.chargeId names a charge this charger started;
- * - ownRange: data.rangeId names a range of key pool data.sourceId reserved for such a charge;
- * - ownChargeRange: both, and the range is reserved for that very charge, so that a charge's failure
- *   (which destroys what it delivered) can only ever destroy the charger's own key;
  * - target: the query asks for the charger itself.
  */
 export type AsItself = CommandScope | 'target';
-export type CommandScope = 'chargerId' | 'ownCharge' | 'ownRange' | 'ownChargeRange';
+export type CommandScope = 'chargerId' | 'ownCharge';
 
-/** The roles granted; a rule that grants CHARGER must say how the charger acts only as itself. */
+/**
+ * The roles granted; a rule that grants CHARGER must say how the charger acts only as itself. A
+ * rule with `via` grants the command only inside that mutation, which runs it with the steps that
+ * must follow it: the command has no mutation of its own.
+ */
 export type Rule<Scope extends AsItself = AsItself> =
   | { readonly roles: readonly Exclude<PrincipalRole, 'CHARGER'>[] }
-  | { readonly roles: readonly PrincipalRole[]; readonly asItself: Scope };
+  | { readonly roles: readonly PrincipalRole[]; readonly asItself: Scope; readonly via?: 'chargeKeys' };
 
 /** The checks a command's data makes possible, so a rule cannot name a field the command lacks. */
 type ScopesOf<Data> =
   | (Data extends { chargerId: string } ? 'chargerId' : never)
-  | (Data extends { chargeId: string } ? 'ownCharge' : never)
-  | (Data extends { sourceId: string; rangeId: string } ? 'ownRange' : never)
-  | (Data extends { chargeId: string; sourceId: string; rangeId: string } ? 'ownChargeRange' : never);
+  | (Data extends { chargeId: string } ? 'ownCharge' : never);
 
 export type CommandPolicy = {
   readonly [T in CommandType]: Rule<ScopesOf<Extract<GovernedCommand, { type: T }>['data']>>;
@@ -69,9 +68,12 @@ export const commandPolicy: CommandPolicy = {
   // Key enters only with its bytes, through the key source on the platform host (qkmp keys generate), as SYSTEM.
   IngestKeyMaterial: { roles: [] },
   RecordKeyBlockDiscarded: { roles: [] },
-  ReserveKeyRange: { roles: ['CHARGER'], asItself: 'ownCharge' },
-  IssueKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },
-  ReleaseKeyRange: { roles: ['CHARGER'], asItself: 'ownRange' },
+  // Key leaves the pool only with its bytes: chargeKeys reserves a range for the charger's own
+  // charge, reads it, records the delivery and issues it to the device in one call. Sent one by one,
+  // these steps could record a delivery no key went with, or hold key back from its device.
+  ReserveKeyRange: { roles: ['CHARGER'], asItself: 'ownCharge', via: 'chargeKeys' },
+  IssueKeyRange: { roles: [] },
+  ReleaseKeyRange: { roles: [] },
   FreezeKeyRange: { roles: ['SECURITY_ADMIN'] },
   RestoreKeyRange: { roles: ['SECURITY_ADMIN'] },
   ConsumeKeyRange: { roles: ['GATEWAY'] },
@@ -79,7 +81,7 @@ export const commandPolicy: CommandPolicy = {
   // charge
   StartCharge: { roles: ['CHARGER'], asItself: 'chargerId' },
   RecordChargeDeviceVerification: { roles: ['CHARGER'], asItself: 'ownCharge' },
-  DeliverChargeKeys: { roles: ['CHARGER'], asItself: 'ownChargeRange' },
+  DeliverChargeKeys: { roles: [] },
   CompleteCharge: { roles: ['CHARGER'], asItself: 'ownCharge' },
   FailCharge: { roles: ['CHARGER'], asItself: 'ownCharge' },
   // principal: no token may mint or revoke tokens; the command line on the platform host does, as SYSTEM.
@@ -130,6 +132,9 @@ export const queryPolicy: QueryPolicy = {
 };
 
 const own = Object.prototype.hasOwnProperty;
+
+/** Whether the command has a mutation of its own: some role may send it, and not only inside another mutation. */
+export const hasMutation = (rule: Rule): boolean => rule.roles.length > 0 && !('via' in rule && rule.via !== undefined);
 
 /** The rule of a command type, or undefined for a type nobody may run. */
 export const commandRule = (type: string): Rule<CommandScope> | undefined =>

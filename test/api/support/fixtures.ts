@@ -31,18 +31,6 @@ export const mutationFixtures: Record<string, Fixture> = {
   AttestCharger: async (p) => ({ chargerId: p.kiosk, measurements: GOLDEN }),
   RevokeCharger: async (p) => ({ chargerId: await p.charger(), reason: 'decommissioned' }),
   // key pool
-  ReserveKeyRange: async (p) => {
-    const { chargeId, sourceId } = await p.charge('STARTED');
-    return { sourceId, rangeId: p.newId('range'), length: BYTES, chargeId };
-  },
-  IssueKeyRange: async (p) => {
-    const { sourceId, rangeId, serial } = await p.range('RESERVED');
-    return { sourceId, rangeId, deviceSerial: serial };
-  },
-  ReleaseKeyRange: async (p) => {
-    const { sourceId, rangeId } = await p.range('RESERVED');
-    return { sourceId, rangeId };
-  },
   FreezeKeyRange: async (p) => {
     const { sourceId, rangeId } = await p.range('ISSUED');
     return { sourceId, rangeId, reason: 'device reported lost' };
@@ -68,11 +56,6 @@ export const mutationFixtures: Record<string, Fixture> = {
     bytes: BYTES,
   }),
   RecordChargeDeviceVerification: async (p) => ({ chargeId: (await p.charge('STARTED')).chargeId, verified: true, method: 'CERTIFICATE' }),
-  DeliverChargeKeys: async (p) => {
-    const { chargeId, sourceId } = await p.charge('VERIFIED');
-    const { rangeId, offset } = await p.reserve(sourceId, chargeId);
-    return { chargeId, sourceId, rangeId, offset, length: BYTES, commitment: COMMITMENT };
-  },
   CompleteCharge: async (p) => ({ chargeId: (await p.charge('DELIVERED')).chargeId, deviceAcknowledgement: COMMITMENT }),
   FailCharge: async (p) => ({ chargeId: (await p.charge('STARTED')).chargeId, reason: 'kiosk lost power' }),
 };

@@ -164,34 +164,6 @@ describe('a charger acts only as itself', () => {
     );
   });
 
-  it.each([
-    ['a range of another charger', { rangeId: other.rangeId }],
-    ['a range that does not exist', { rangeId: 'range-404' }],
-    ['a key pool that does not exist', { sourceId: 'no-such-pool' }],
-  ])('refuses to deliver into its own charge %s, which a failure of the charge would destroy', async (_, patch) => {
-    const command = sampleCommand('DeliverChargeKeys', own);
-    await expectDenied(
-      await p.principal('CHARGER'),
-      { ...command, data: { ...(command.data as object), ...patch } },
-      'FORBIDDEN',
-      `charge-${own.chargeId}`,
-      /only for charges it started, with ranges reserved for them; charge charge-1 with range .* is not one of them$/,
-    );
-  });
-
-  it.each([
-    ['a range that does not exist', { sourceId: POOL, rangeId: 'range-404' }],
-    ['a key pool that does not exist', { sourceId: 'no-such-pool', rangeId: own.rangeId }],
-  ])('refuses to release %s', async (_, data) => {
-    await expectDenied(
-      await p.principal('CHARGER'),
-      { type: 'ReleaseKeyRange', data },
-      'FORBIDDEN',
-      `keypool-${data.sourceId}`,
-      /only for ranges reserved for charges it started; range .* is not one of them$/,
-    );
-  });
-
   it('leaves a malformed command to the command bus, which names the field', async () => {
     const malformed = { type: 'RecordDeviceAuthenticated', data: { serial: SERIAL, chargerId: 'not a charger id' } };
     await expectAllowed(await p.principal('CHARGER'), malformed);

@@ -3,6 +3,7 @@ import {
   CommandType,
   governedAggregates,
   grants,
+  hasMutation,
   queryOperations,
   queryPolicy,
   Rule,
@@ -95,12 +96,9 @@ describe('who may run which command', () => {
       'RecordDeviceAuthenticated',
       'StartCharge',
       'RecordChargeDeviceVerification',
-      'DeliverChargeKeys',
       'CompleteCharge',
       'FailCharge',
       'ReserveKeyRange',
-      'IssueKeyRange',
-      'ReleaseKeyRange',
     ],
     GATEWAY: ['ConsumeKeyRange'],
   };
@@ -120,6 +118,9 @@ describe('who may run which command', () => {
       ...Object.keys(saeKeysAggregate.commandCodecs),
       'RecordKeyBlockDiscarded',
       'IngestKeyMaterial',
+      'IssueKeyRange',
+      'ReleaseKeyRange',
+      'DeliverChargeKeys',
     ];
     expect(byNobody.sort()).toEqual(expected.sort());
   });
@@ -130,14 +131,16 @@ describe('who may run which command', () => {
     ['RecordDeviceAuthenticated', 'chargerId'],
     ['StartCharge', 'chargerId'],
     ['RecordChargeDeviceVerification', 'ownCharge'],
-    ['DeliverChargeKeys', 'ownChargeRange'],
     ['CompleteCharge', 'ownCharge'],
     ['FailCharge', 'ownCharge'],
-    ['ReserveKeyRange', 'ownCharge'],
-    ['IssueKeyRange', 'ownRange'],
-    ['ReleaseKeyRange', 'ownRange'],
   ] as const)('a charger runs %s only as itself, by %s', (type, scope) => {
     expect(commandPolicy[type]).toEqual({ roles: ['CHARGER'], asItself: scope });
+    expect(hasMutation(commandPolicy[type])).toBe(true);
+  });
+
+  it('lets a charger reserve key only for its own charge, and only inside chargeKeys, which delivers and issues it', () => {
+    expect(commandPolicy.ReserveKeyRange).toEqual({ roles: ['CHARGER'], asItself: 'ownCharge', via: 'chargeKeys' });
+    expect(hasMutation(commandPolicy.ReserveKeyRange)).toBe(false);
   });
 });
 
