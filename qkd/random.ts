@@ -86,11 +86,80 @@ export const randomBits = (random: RandomSource, n: number): Uint8Array => {
   return bits;
 };
 
-/** Shuffles draw indices below 2^21, so that a 32-bit word times the bound stays an exact integer (below 2^53). */
+/** Shuffles and subsets draw indices below 2^21, so that a 32-bit word times the bound stays an exact integer (below 2^53). */
 const MAX_SHUFFLE = 1 << 21;
+const TWO_16 = 0x1_0000;
 /** Words of a shuffle's stream, drawn in batches into one reused buffer. */
 const SHUFFLE_BATCH = 1024;
 const shuffleWords = new Uint32Array(SHUFFLE_BATCH);
+
+// Indices are drawn by Lemire's multiply-and-reject: for x uniform over 2^w values and
+// bound b <= 2^w, x * b spans b intervals of 2^w; the high part of x * b names the interval and
+// the low part is the offset in it. Every interval holds floor(2^w / b) or one more of the x,
+// and rejecting x whose low part is below 2^w mod b leaves exactly floor(2^w / b) in each, so an
+// accepted index is exactly uniform. The threshold is below b, so it is computed (a division)
+// only for the rare low part below b.
+
+/** An index uniform in [0, bound) from a uniform 16-bit x, for bound <= 2^16; -1 when x must be redrawn. */
+export const indexFrom16 = (x: number, bound: number): number => {
+  // Below 2^32, so exact as a double; `& 0xffff` and `>>> 16` read its low and high halves.
+  const product = x * bound;
+  const low = product & 0xffff;
+  return low < bound && low < TWO_16 % bound ? -1 : product >>> 16;
+};
+
+/** An index uniform in [0, bound) from a uniform 32-bit x, for bound <= 2^21; -1 when x must be redrawn. */
+export const indexFrom32 = (x: number, bound: number): number => {
+  const product = x * bound;
+  const high = Math.floor(product * (1 / TWO_32));
+  const low = product - high * TWO_32;
+  return low < bound && low < (TWO_32 - bound) % bound ? -1 : high;
+};
+
+/** The first `wanted` words of the batch buffer, at least one, at most all: a short shuffle draws about what it needs. */
+const batchOf = (wanted: number): Uint32Array => (wanted >= SHUFFLE_BATCH ? shuffleWords : shuffleWords.subarray(0, Math.max(1, wanted)));
+
+/** Swaps entries[i] with entries[i + offset] (an index drawn for place i) and returns 1, or returns 0 for a rejected draw (-1). */
+const step = (entries: Int32Array, i: number, offset: number): number => {
+  if (offset < 0) return 0;
+  const held = entries[i];
+  entries[i] = entries[i + offset];
+  entries[i + offset] = held;
+  return 1;
+};
+
+/** Fisher-Yates steps [from, to) over entries, one 32-bit word per draw (bounds above 2^16). */
+const wideSteps = (state: Int32Array, entries: Int32Array, from: number, to: number): void => {
+  const n = entries.length;
+  const words = batchOf(to - from);
+  let used = words.length;
+  for (let i = from; i < to; ) {
+    if (used === words.length) {
+      xoshiro128(state, words);
+      used = 0;
+    }
+    i += step(entries, i, indexFrom32(words[used++], n - i));
+  }
+};
+
+/**
+ * Fisher-Yates steps [from, to) over entries with bounds at most 2^16: each word gives two
+ * draws, its high half first, which halves the generator's work per draw.
+ */
+const narrowSteps = (state: Int32Array, entries: Int32Array, from: number, to: number): void => {
+  const n = entries.length;
+  const words = batchOf((to - from + 1) >>> 1);
+  let used = words.length;
+  for (let i = from; i < to; ) {
+    if (used === words.length) {
+      xoshiro128(state, words);
+      used = 0;
+    }
+    const word = words[used++];
+    i += step(entries, i, indexFrom16(word >>> 16, n - i));
+    if (i < to) i += step(entries, i, indexFrom16(word & 0xffff, n - i));
+  }
+};
 
 /**
  * Fisher-Yates over the first `count` places: afterwards entries [0, count) are a uniform random
@@ -106,30 +175,53 @@ export const shuffle = (random: RandomSource, entries: Int32Array, count = entri
   // The all-zero state is xoshiro's one fixed point.
   if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1;
   const last = Math.min(count, n - 1);
-  // A short shuffle draws about the words it needs, not a whole batch.
-  const batch = Math.max(1, Math.min(SHUFFLE_BATCH, last));
-  const words = batch === SHUFFLE_BATCH ? shuffleWords : shuffleWords.subarray(0, batch);
-  let used = batch;
-  for (let i = 0; i < last; i++) {
-    // j uniform in [i, n) by Lemire's multiply-and-reject: the high word of word * (n - i), unless
-    // the low word falls in the sliver that would bias it (probability below 2^-11), then redrawn.
-    const bound = n - i;
-    let j = -1;
-    while (j < 0) {
-      if (used === batch) {
-        xoshiro128(state, words);
-        used = 0;
-      }
-      const product = words[used++] * bound;
-      const high = Math.floor(product * (1 / TWO_32));
-      const low = product - high * TWO_32;
-      if (low >= bound || low >= (TWO_32 - bound) % bound) j = i + high;
-    }
-    const held = entries[i];
-    entries[i] = entries[j];
-    entries[j] = held;
-  }
+  // Place i draws below n - i: whole words while that exceeds 2^16, then half words.
+  const wide = Math.max(0, Math.min(last, n - TWO_16));
+  if (wide > 0) wideSteps(state, entries, 0, wide);
+  if (last > wide) narrowSteps(state, entries, wide, last);
   return entries;
+};
+
+/**
+ * A uniform random subset of `count` of the positions [0, n), as a mask: bit position & 31 of
+ * word position >>> 5. For sets whose order can wait (or never matter) it costs a small part of
+ * a shuffle: a fair bit per position (word w of `random` gives positions 32w to 32w + 31, lowest
+ * bit first) makes a uniform random subset of any size; then picks uniform over the positions on
+ * the side with too many (a uniform index, redrawn while it falls on the other side) move one at
+ * a time across, about sqrt(n) of them when count is near n / 2. No step favours one position
+ * over another: relabelling the positions leaves the distribution of the result unchanged, and
+ * the one such distribution over subsets of a size is the uniform one.
+ */
+export const randomSubset = (random: RandomSource, n: number, count: number): Int32Array => {
+  if (!(Number.isInteger(n) && n >= 0 && n <= MAX_SHUFFLE)) throw new RangeError(`subsets are of 0 to ${MAX_SHUFFLE} positions, got ${n}`);
+  if (!(Number.isInteger(count) && count >= 0 && count <= n)) throw new RangeError(`cannot choose ${count} of ${n} positions`);
+  const mask = new Int32Array((n + 31) >>> 5);
+  let members = 0;
+  for (let w = 0; w < mask.length; w++) {
+    mask[w] = random.nextUint32() & wordMask(n, w);
+    members += bitCount(mask[w]);
+  }
+  while (members !== count) {
+    const position = indexFrom32(random.nextUint32(), n);
+    if (position < 0) continue;
+    const bit = 1 << (position & 31);
+    const member = (mask[position >>> 5] & bit) !== 0;
+    if (member === members > count) {
+      mask[position >>> 5] ^= bit;
+      members += member ? -1 : 1;
+    }
+  }
+  return mask;
+};
+
+/** The bits of word w of a mask over n positions that stand for positions: all but the last word's top ones. */
+export const wordMask = (n: number, w: number): number => (n - 32 * w >= 32 ? -1 : (1 << (n - 32 * w)) - 1);
+
+/** The number of set bits of a 32-bit word. */
+const bitCount = (x: number): number => {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 };
 
 /** order[i] = i. */

@@ -39,6 +39,18 @@ describe('Cascade', () => {
     }
   });
 
+  it.each(CASCADE_VARIANTS)('%s corrects short and odd-length frames, whose two-block passes have unequal blocks', (variant) => {
+    // Original at 100 bits and 5%: a pass of blocks of 60 and 40.
+    for (const [n, q] of [[2001, 0.05], [999, 0.02], [100, 0.05], [3, 0.3]] as const) {
+      const { alice, bob, r } = frame(n, q, n);
+      const plan = planCascade(n, q, variant, r);
+      const { tally, oracle } = counting(keyParityOracle(alice, plan));
+      const result = reconcile(bob, plan, oracle);
+      expect(countDifferences(result.corrected, alice)).toBe(0);
+      expect([result.disclosedBits, result.roundTrips]).toEqual([tally.parities, tally.calls]);
+    }
+  });
+
   it('leaves an error-free key alone at the cost of the block parities only', () => {
     const { alice, r } = frame(1000, 0, 1);
     const plan = planCascade(1000, 0.02, 'original', r);
@@ -63,19 +75,38 @@ describe('Cascade', () => {
     }
   });
 
-  it('settles a last block only when asked, the same way for plans from the same seed', () => {
+  it('orders a last block only when settled, the same way for plans from the same seed', () => {
     const [a, b] = [planCascade(2000, 0.05, 'optimized', seededRandom(7)), planCascade(2000, 0.05, 'optimized', seededRandom(7))];
-    const pass = 5;
-    const last = 2000 - a.blockSizes[pass];
-    const before = Array.from(a.permutations[pass]);
-    a.settleLastBlock(pass);
-    const after = Array.from(a.permutations[pass]);
+    // Pass 0 has 63 blocks of 32, the last one starting at place 1984.
+    const last = 1984;
+    const before = Array.from(a.order(0));
+    a.settle(0);
+    const after = Array.from(a.order(0));
     expect(after.slice(0, last)).toEqual(before.slice(0, last));
     expect(after.slice(last)).not.toEqual(before.slice(last));
     expect([...after.slice(last)].sort((x, y) => x - y)).toEqual([...before.slice(last)].sort((x, y) => x - y));
-    b.settleLastBlock(pass);
-    b.settleLastBlock(pass);
-    expect(Array.from(b.permutations[pass])).toEqual(after);
+    b.settle(0);
+    b.settle(0);
+    expect(Array.from(b.order(0))).toEqual(after);
+  });
+
+  it('draws a two-block pass as a set of positions, and its order only when asked, the same way for plans from the same seed', () => {
+    const [a, b] = [planCascade(2001, 0.05, 'optimized', seededRandom(9)), planCascade(2001, 0.05, 'optimized', seededRandom(9))];
+    const pass = 5;
+    const k = a.blockSizes[pass];
+    const first = a.firstBlocks[pass] as Int32Array;
+    expect([k, a.firstBlocks[0], a.firstBlocks[1]]).toEqual([1001, undefined, undefined]);
+    const members = Array.from({ length: 2001 }, (_, i) => i).filter((i) => (first[i >>> 5] >>> (i & 31)) & 1);
+    expect(members).toHaveLength(k);
+    expect(Array.from(first)).toEqual(Array.from(b.firstBlocks[pass] as Int32Array));
+    const order = Array.from(a.order(pass));
+    // Both blocks come shuffled, not in the ascending order of the set.
+    expect(order.slice(0, k)).not.toEqual(members);
+    expect([...order.slice(0, k)].sort((x, y) => x - y)).toEqual(members);
+    expect(order.slice(k)).not.toEqual([...order.slice(k)].sort((x, y) => x - y));
+    expect([...order].sort((x, y) => x - y)).toEqual(Array.from({ length: 2001 }, (_, i) => i));
+    b.settle(pass);
+    expect(Array.from(b.order(pass))).toEqual(order);
   });
 
   it("answers any range of Alice's key, settling a last block before a range inside it", () => {
@@ -83,7 +114,13 @@ describe('Cascade', () => {
     const alice = randomBits(r, 1000);
     const plan = planCascade(1000, 0.05, 'optimized', r);
     const oracle = keyParityOracle(alice, plan);
-    const parity = (p: CascadePlan, pass: number, start: number, end: number) => p.permutations[pass].slice(start, end).reduce((x, position) => x ^ alice[position], 0);
+    const parity = (p: CascadePlan, pass: number, start: number, end: number) => p.order(pass).slice(start, end).reduce((x, position) => x ^ alice[position], 0);
+    // Whole blocks of two-block passes first, while their orders are not drawn.
+    for (const pass of [2, 7]) {
+      const k = plan.blockSizes[pass];
+      const answers = Array.from(oracle.parities(Int32Array.of(pass, 0, k, pass, k, 1000)));
+      expect(answers).toEqual([parity(plan, pass, 0, k), parity(plan, pass, k, 1000)]);
+    }
     for (let t = 0; t < 300; t++) {
       const pass = r.nextUint32() % plan.blockSizes.length;
       const [x, y] = [r.nextUint32() % 1001, r.nextUint32() % 1001];
