@@ -33,6 +33,7 @@ export const coalesce = (ops: readonly ViewOp[]): readonly ViewOp[] => {
     if (op.kind === 'set') note(op.key, op.onlyIfExists ? OTHER : SET);
     else if (op.kind === 'incr') note(op.key, op.onlyIfExists ? OTHER : INCR);
     else if (op.kind === 'index') note(op.key, INDEX);
+    else if (op.kind === 'append') note(op.key, OTHER);
     else if (op.kind === 'reindex') {
       note(op.key, OTHER);
       reached.add(op.indexPrefix);

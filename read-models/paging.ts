@@ -141,3 +141,57 @@ export const pageOfMembers = async (views: ViewStore, query: IndexQuery): Promis
   });
   return { members: page.slice(0, first), total, more: page.length > first };
 };
+
+export interface UnionQuery extends IndexQuery {
+  /** Members must be in one of these, which share no member... */
+  readonly indexes: readonly string[];
+  /** ...and in none of these, which share no member either and hold only members of the first. */
+  readonly excluded?: readonly string[];
+}
+
+/**
+ * One page of the members of several indexes that share none, less the excluded ones, in order.
+ * The total is the indexes' counts less the excluded ones'. Each index is read from the cursor on,
+ * a page at a time, and what was read is merged up to the nearest last member read of an index
+ * that may hold more: no member of any index can come before those.
+ */
+export const pageOfUnion = async (views: ViewStore, query: UnionQuery): Promise<MemberPage> => {
+  const { indexes, excluded = [], min, max, rev, after, first } = query;
+  const sizes = await views.counts([...indexes, ...excluded].map((key) => ({ key, min, max })));
+  const sum = (counts: number[]): number => counts.reduce((total, count) => total + count, 0);
+  const total = sum(sizes.slice(0, indexes.length)) - sum(sizes.slice(indexes.length));
+  const present = excluded.filter((_, i) => sizes[indexes.length + i] > 0);
+  const [start, end] = after === undefined ? [min, max] : rev ? [min, below(max, after)] : [above(min, after), max];
+  const chunkSize = Math.min(SCAN_CHUNK, first + 1);
+  const before = (a: string, b: string): boolean => (rev ? a > b : a < b);
+  // Per index with members in the range: those read and not merged yet, where to read on, and
+  // whether it may hold more.
+  const sources = indexes
+    .filter((_, i) => sizes[i] > 0)
+    .map((key) => ({ key, ahead: [] as string[], from: rev ? end : start, more: true }));
+  const read = async (source: (typeof sources)[number]): Promise<void> => {
+    const range = rev ? { min: start, max: source.from } : { min: source.from, max: end };
+    source.ahead = await views.range(source.key, { ...range, rev, count: chunkSize });
+    source.more = source.ahead.length === chunkSize;
+    if (source.more) source.from = `(${source.ahead[chunkSize - 1]}`;
+  };
+  const page: string[] = [];
+  while (page.length <= first) {
+    await Promise.all(sources.filter((s) => s.more && s.ahead.length === 0).map(read));
+    let limit: string | undefined;
+    for (const { ahead, more } of sources) {
+      const last = ahead[ahead.length - 1];
+      if (more && (limit === undefined || before(last, limit))) limit = last;
+    }
+    const merged: string[] = [];
+    for (const source of sources) {
+      let taken = 0;
+      while (taken < source.ahead.length && (limit === undefined || !before(limit, source.ahead[taken]))) taken++;
+      merged.push(...source.ahead.splice(0, taken));
+    }
+    if (merged.length === 0) break;
+    merged.sort((a, b) => (before(a, b) ? -1 : 1));
+    page.push(...(await kept(views, merged, [], present)));
+  }
+  return { members: page.slice(0, first), total, more: page.length > first };
+};

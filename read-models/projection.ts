@@ -10,6 +10,7 @@ import { deviceEventCodecs } from '../domain/device/events';
 import { KeyPoolEvent, keyPoolEventCodecs } from '../domain/keypool';
 import { SaeKeysEvent, saeKeysEventCodecs } from '../domain/saekeys';
 import { MessageCodecs } from '../domain/shared/codec';
+import { coalesce } from './coalesce';
 
 export type KnownEvent = DeviceEvent | ChargerEvent | KeyPoolEvent | ChargeEvent | SaeKeysEvent;
 
@@ -26,7 +27,8 @@ export interface ProjectedEvent {
  * A read model's write side: a pure function from consecutive events of the log to the view
  * operations they cause, applied in order. Most projections map each event on its own (eachEvent);
  * one may group a batch's operations itself when that saves work, as long as a batch gives the
- * same views as its events one by one.
+ * same views as its events one by one. Either way a batch's operations come grouped (coalesced):
+ * a replay of a thousand events then writes each key a few times, not once per event.
  */
 export interface Projection {
   /** Names the projection's checkpoint. */
@@ -45,10 +47,10 @@ export const opsOfEach = (
   return ops;
 };
 
-/** A projection whose every event maps to its own operations. */
+/** A projection whose every event maps to its own operations, coalesced per batch. */
 export const eachEvent = (name: string, project: (event: ProjectedEvent) => readonly ViewOp[]): Projection => ({
   name,
-  project: (events) => opsOfEach(events, project),
+  project: (events) => coalesce(opsOfEach(events, project)),
 });
 
 /** What an event that does not concern a projection maps to; shared, since most events concern few. */
@@ -87,6 +89,25 @@ export const canonicalTime = (value: unknown): string | undefined => {
   return iso.length === 24 ? iso : undefined;
 };
 
+// Made by constructors, not object literals: once a collection finds all of a literal's recent
+// objects alive, as it finds a batch's events while the batch is projected, V8 may allocate that
+// literal's objects in the old generation from then on. Events dead there would keep what they
+// refer to alive until the next full collection, and every young collection would copy it.
+class Projected implements ProjectedEvent {
+  constructor(
+    readonly recorded: RecordedEvent,
+    readonly event: KnownEvent | undefined,
+    readonly at: string,
+  ) {}
+}
+
+class Message {
+  constructor(
+    readonly type: string,
+    readonly data: unknown,
+  ) {}
+}
+
 export const toProjected = (recorded: RecordedEvent): ProjectedEvent => {
   const at = canonicalTime(recorded.metadata?.occurredAt);
   if (at === undefined) {
@@ -95,14 +116,14 @@ export const toProjected = (recorded: RecordedEvent): ProjectedEvent => {
         'metadata.occurredAt; repair the stream',
     );
   }
-  if (!Object.prototype.hasOwnProperty.call(knownCodecs, recorded.type)) return { recorded, event: undefined, at };
+  if (!Object.prototype.hasOwnProperty.call(knownCodecs, recorded.type)) return new Projected(recorded, undefined, at);
   // The event codecs decode to what they check (no field is converted), so a message they accept
   // is the event as it is: checking it spares the copy a decode makes, which adds up over a
   // replay. Projections read only the fields the codecs name. A rejected one is decoded, for the
   // message that says what is wrong where.
-  const event = { type: recorded.type, data: recorded.data };
-  if (knownCodecs[recorded.type].is(event)) return { recorded, event: event as KnownEvent, at };
+  const event = new Message(recorded.type, recorded.data);
+  if (knownCodecs[recorded.type].is(event)) return new Projected(recorded, event as KnownEvent, at);
   const decoded = decodeRecorded<KnownEvent>(knownCodecs, recorded);
   if (E.isLeft(decoded)) throw new ProjectionError(decoded.left.message);
-  return { recorded, event: decoded.right, at };
+  return new Projected(recorded, decoded.right, at);
 };

@@ -1,6 +1,6 @@
 import { EventStore, RecordedEvent } from '../application/ports/event-store';
 import { ProjectionWrite, ViewStore } from '../application/ports/view-store';
-import { coalesce } from './coalesce';
+import { dropOtherLayout, layoutMark } from './layout';
 import { ProjectedEvent, Projection, ProjectionError, toProjected } from './projection';
 import { projectionNames } from './projections';
 
@@ -48,6 +48,12 @@ const decode = (recorded: readonly RecordedEvent[]): { events: ProjectedEvent[];
   return { events };
 };
 
+/** The events above `from` and at most `limit`; usually all of them, which need no copy. */
+const within = (events: readonly ProjectedEvent[], from: number, limit: number): readonly ProjectedEvent[] => {
+  const inside = (e: ProjectedEvent): boolean => e.recorded.position > from && e.recorded.position <= limit;
+  return events.length === 0 || (inside(events[0]) && inside(events[events.length - 1])) ? events : events.filter(inside);
+};
+
 /**
  * One write per projection for the events above its checkpoint (and at most its limit): what it
  * has seen is left out, so nothing counts twice.
@@ -64,22 +70,31 @@ const prepare = (
   for (const projection of projections) {
     const from = checkpoints[projection.name] ?? 0;
     const limit = limits?.[projection.name] ?? Infinity;
-    const unseen = events.filter((e) => e.recorded.position > from && e.recorded.position <= limit);
+    const unseen = within(events, from, limit);
     if (unseen.length > 0) {
       const to = unseen[unseen.length - 1].recorded.position;
-      writes.push({ projection: projection.name, after: from, to, ops: coalesce(projection.project(unseen)) });
+      const ops = projection.project(unseen);
+      // The batch applies whole, so one of its writes carrying the mark marks every view it changes.
+      writes.push({ projection: projection.name, after: from, to, ops: writes.length === 0 ? [layoutMark, ...ops] : ops });
       after[projection.name] = to;
     }
   }
   return { events, writes, after, unreadable };
 };
 
-/** Applies the writes; what is awaited holds only what the result needs, not the writes, which can be large. */
-const applyPrepared = async (views: ViewStore, prepared: Prepared, before: Checkpoints): Promise<BatchResult> => {
-  const { events, after, unreadable } = prepared;
-  const result = prepared.writes.length === 0 ? { applied: true as const } : await views.apply(prepared.writes);
-  if (!result.applied) return result;
-  return { applied: true, batch: { events, before, after }, unreadable };
+/**
+ * Applies the writes. Not async: what awaits the store's reply holds only what the result needs,
+ * not the writes, which can be large and would otherwise be kept and copied by the garbage
+ * collector until the reply.
+ */
+const applyPrepared = (
+  { events, writes, after, unreadable }: Prepared,
+  views: ViewStore,
+  before: Checkpoints,
+): Promise<BatchResult> => {
+  const applied: BatchResult = { applied: true, batch: { events, before, after }, unreadable };
+  if (writes.length === 0) return Promise.resolve(applied);
+  return views.apply(writes).then((result): BatchResult => (result.applied ? applied : result));
 };
 
 /** Projects consecutive events of the log and applies them, given the stored checkpoints, in one atomic write. */
@@ -88,7 +103,7 @@ export const applyRecorded = (
   projections: readonly Projection[],
   recorded: readonly RecordedEvent[],
   checkpoints: Checkpoints,
-): Promise<BatchResult> => applyPrepared(views, prepare(projections, recorded, checkpoints), checkpoints);
+): Promise<BatchResult> => applyPrepared(prepare(projections, recorded, checkpoints), views, checkpoints);
 
 /**
  * Drivers send on a later turn of the event loop (node-redis queues a write with setImmediate once
@@ -110,8 +125,11 @@ export interface CatchUpOptions {
   readonly stopped?: () => boolean;
 }
 
-/** Writes sent before the oldest one's reply is in, so that the store never waits for the next batch. */
-const WRITES_AHEAD = 2;
+/**
+ * Writes in flight at most: the store works on two while the next batch is read and prepared, so
+ * that it never waits for it.
+ */
+const WRITES_AHEAD = 3;
 
 type Outcome = { readonly result: BatchResult; readonly last: boolean } | { readonly error: unknown };
 
@@ -121,8 +139,8 @@ type Outcome = { readonly result: BatchResult; readonly last: boolean } | { read
  * checkpoints the writes before them will leave, and sent while those are still in flight: the
  * store applies them in order, and each applies only on exactly the checkpoints it was built on.
  * Results are taken in order; once a write is refused (the views moved) or fails, nothing more
- * is sent, and the catch-up starts again from the stored checkpoints or rejects. Returns the
- * checkpoints reached.
+ * is sent, and the catch-up starts again from the stored checkpoints or rejects. Views of
+ * another layout are dropped first (see dropOtherLayout). Returns the checkpoints reached.
  */
 export const catchUp = async (store: EventStore, views: ViewStore, options: CatchUpOptions): Promise<Checkpoints> => {
   const { projections, limits, onApplied, stopped } = options;
@@ -131,7 +149,9 @@ export const catchUp = async (store: EventStore, views: ViewStore, options: Catc
   const read = async (after: number) =>
     (await store.readAll({ after, maxCount: batchSize })).filter((e) => e.position <= end);
 
-  let applied = await views.checkpoints(projectionNames(projections));
+  const names = projectionNames(projections);
+  await dropOtherLayout(views, names);
+  let applied = await views.checkpoints(names);
   // The checkpoints the next batch is built on: those the writes in flight will leave.
   let planned = applied;
   const inFlight: Promise<Outcome>[] = [];
@@ -146,26 +166,36 @@ export const catchUp = async (store: EventStore, views: ViewStore, options: Catc
     }
   };
 
-  let after = lowest(applied);
   let unreadable: ProjectionError | undefined;
-  while (!stopped?.()) {
-    const page = await read(after);
-    if (page.length === 0) break;
+  /**
+   * Prepares a page and sends its batch; returns where the next page starts, or undefined at the
+   * end. Not async: V8 keeps an async function's variables until it returns, even those it no
+   * longer reads, and a page kept across the wait for the store would be copied by every garbage
+   * collection meanwhile.
+   */
+  const send = (page: readonly RecordedEvent[]): number | undefined => {
+    if (page.length === 0) return undefined;
     const prepared = prepare(projections, page, planned, limits);
-    while (inFlight.length >= WRITES_AHEAD && trouble === undefined) await settleOldest();
-    if (trouble !== undefined) break;
     const last = page.length < batchSize && prepared.unreadable === undefined;
+    // Unless a listener reads them, the events go once the write is sent, not when its reply comes.
     inFlight.push(
-      applyPrepared(views, prepared, planned).then(
+      applyPrepared(onApplied === undefined ? { ...prepared, events: [] } : prepared, views, planned).then(
         (result): Outcome => ({ result, last }),
         (error: unknown): Outcome => ({ error }),
       ),
     );
     planned = prepared.after;
-    await sendTurn();
     unreadable = prepared.unreadable;
-    if (unreadable !== undefined || page.length < batchSize) break;
-    after = page[page.length - 1].position;
+    return unreadable !== undefined || page.length < batchSize ? undefined : page[page.length - 1].position;
+  };
+
+  let after: number | undefined = lowest(applied);
+  while (after !== undefined && !stopped?.()) {
+    while (inFlight.length >= WRITES_AHEAD && trouble === undefined) await settleOldest();
+    if (trouble !== undefined) break;
+    after = send(await read(after));
+    // The driver sends the batch meanwhile.
+    await sendTurn();
   }
   while (inFlight.length > 0) await settleOldest();
   if (trouble !== undefined && 'error' in trouble) throw trouble.error;

@@ -15,6 +15,8 @@ export type ViewOp =
       readonly by: Readonly<Record<string, number>>;
       readonly onlyIfExists?: boolean;
     }
+  /** Appends each value to its field of a hash, a missing field counting as empty; creates the hash. */
+  | { readonly kind: 'append'; readonly key: string; readonly fields: Fields }
   /** Adds members to an index. */
   | { readonly kind: 'index'; readonly key: string; readonly members: readonly string[] }
   /**

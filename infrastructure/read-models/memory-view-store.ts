@@ -104,6 +104,11 @@ export class MemoryViewStore implements ViewStore {
         if (hash) for (const field in op.fields) hash.set(field, op.fields[field]);
         return;
       }
+      case 'append': {
+        const hash = isEmpty(op.fields) ? undefined : this.hashFor(op.key);
+        if (hash) for (const field in op.fields) hash.set(field, (hash.get(field) ?? '') + op.fields[field]);
+        return;
+      }
       case 'incr':
         if (!isEmpty(op.by)) this.increment(this.hashFor(op.key, op.onlyIfExists), op.by);
         return;

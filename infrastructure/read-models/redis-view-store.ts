@@ -4,7 +4,6 @@ import {
   ClientOfflineError,
   ConnectionTimeoutError,
   createClient,
-  defineScript,
   DisconnectsClientError,
   ErrorReply,
   ReconnectStrategyError,
@@ -22,7 +21,7 @@ import {
   ViewStore,
   ViewsUnavailableError,
 } from '../../application/ports/view-store';
-import { APPLY_SCRIPT, EncodedWrites, encodeWrites } from './apply-script';
+import { applyCommand, withScript } from './apply-script';
 import { CHECKPOINTS_KEY } from './checkpoints';
 
 export const DEFAULT_VIEW_NAMESPACE = 'qkmp:views:';
@@ -33,19 +32,6 @@ const createViewClient = (url: string) =>
     // Fail at once while disconnected: a query must say the views are unavailable, not wait.
     disableOfflineQueue: true,
     socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
-    scripts: {
-      applyViews: defineScript({
-        SCRIPT: APPLY_SCRIPT,
-        NUMBER_OF_KEYS: 1,
-        parseCommand(parser, checkpointsKey: string, namespace: string, encoded: EncodedWrites) {
-          parser.pushKey(checkpointsKey);
-          parser.push(namespace, encoded.writes);
-          for (const text of encoded.strings) parser.push(text);
-        },
-        // The declared reply type; node-redis passes the script's array through unchanged.
-        transformReply: undefined as unknown as () => string[],
-      }),
-    },
   });
 
 /** The client a RedisViewStore works through; exposed so tests can inject faults into its calls. */
@@ -71,6 +57,8 @@ const unavailable = (error: unknown): boolean =>
       /^E(CONNREFUSED|CONNRESET|PIPE|HOSTUNREACH|NETUNREACH|TIMEDOUT)$/.test(String((error as { code?: unknown })?.code));
 
 const SCAN_COUNT = 1000;
+/** Script commands with more arguments go with the script itself (see apply). */
+const BY_DIGEST_MAX_ARGS = 1000;
 
 /**
  * Views in Redis through node-redis, every key under `namespace`. Commands fail at once with
@@ -128,18 +116,42 @@ export class RedisViewStore implements ViewStore {
     });
   }
 
-  async apply(writes: readonly ProjectionWrite[]): Promise<ApplyResult> {
-    let reply: string[];
+  /**
+   * A batch of many arguments (a replay's) goes with the script itself: sending it by digest would
+   * mean holding all its arguments until the reply, to send them again should Redis have lost the
+   * script, and the garbage collector would copy them all meanwhile. A small one (a live batch)
+   * goes by digest; the script is a few kilobytes. Not async, so nothing here holds the command.
+   */
+  apply(writes: readonly ProjectionWrite[]): Promise<ApplyResult> {
+    let reply: Promise<unknown>;
     try {
-      // Handed to the client as it is made, so that nothing holds the encoding while the reply is awaited.
-      reply = await this.client.applyViews(this.namespace + CHECKPOINTS_KEY, this.namespace, encodeWrites(writes));
+      const command = applyCommand(this.namespace + CHECKPOINTS_KEY, this.namespace, writes);
+      reply = command.length > BY_DIGEST_MAX_ARGS ? this.client.sendCommand(withScript(command)) : this.byDigest(command);
     } catch (error) {
-      throw this.failure(error);
+      return Promise.reject(this.failure(error));
     }
-    if (reply[0] === 'ok') return { applied: true };
-    const checkpoints: Record<string, number> = {};
-    for (let i = 1; i < reply.length; i += 2) checkpoints[reply[i]] = Number(reply[i + 1]);
-    return { applied: false, checkpoints };
+    return reply.then(
+      (result) => {
+        const replies = result as string[];
+        if (replies[0] === 'ok') return { applied: true };
+        const checkpoints: Record<string, number> = {};
+        for (let i = 1; i < replies.length; i += 2) checkpoints[replies[i]] = Number(replies[i + 1]);
+        return { applied: false, checkpoints };
+      },
+      (error: unknown) => {
+        throw this.failure(error);
+      },
+    );
+  }
+
+  /** Sends the script command by digest, and again with the script if Redis lost it (a restart, SCRIPT FLUSH). */
+  private async byDigest(command: string[]): Promise<unknown> {
+    try {
+      return await this.client.sendCommand(command);
+    } catch (error) {
+      if (!(error instanceof ErrorReply && error.message.startsWith('NOSCRIPT'))) throw error;
+      return this.client.sendCommand(withScript(command));
+    }
   }
 
   async checkpoints(projections: readonly string[]): Promise<Record<string, number>> {

@@ -4,10 +4,13 @@ import { ViewOp } from '../../application/ports/view-store';
 import { ProjectedEvent, Projection } from '../projection';
 
 // Keys. Every index holds the same members, `<ISO time>|<position>`, so members sort by time then
-// position and indexes can be intersected; entries are kept by position. Only the failure
-// outcomes have an index: a success is an entry in neither, which spares the largest index of all.
+// position and indexes can be intersected. Entries are kept in blocks of consecutive positions (see
+// entryBlock). Every entry is in the index of its action, so together these hold all entries, and
+// no index of all entries is kept: that spares an index write per event. Only the failure
+// outcomes have an index: a success is an entry in neither.
 export const ENTRIES = 'audit:entries';
-export const ALL_ENTRIES = 'audit:all';
+/** Every action with entries: the action indexes to read for all entries. */
+export const ACTIONS = 'audit:actions';
 export const byTarget = (target: string): string => `audit:target:${target}`;
 export const byActor = (actorId: string): string => `audit:actor:${actorId}`;
 export const byAction = (action: string): string => `audit:action:${action}`;
@@ -36,33 +39,52 @@ export const positionOf = (member: string): number => Number(member.slice(member
 const timeOf = (member: string): string => member.slice(0, member.indexOf('|'));
 
 /**
- * An entry as kept in the entries hash, under its position: a JSON array of the fields that its
- * index member (time, position) and stream id (target) do not already give, the correlation id
- * left out when it is the command id, as it is for every command a console sends. Each byte
- * counts once per event of the whole log, in memory and on every replay.
+ * Positions per field of the entries hash. A field holds the JSON rows of its positions' entries
+ * in position order, each followed by a comma, whatever batches wrote them. A batch appends a
+ * handful of fields instead of setting one per event, which spares Redis a hash field and two
+ * strings per event, and writes each field's rows with one JSON.stringify call instead of one per
+ * event; a page of entries still reads a few fields.
  */
-const storedEntry = ({ id, streamId, revision, type, metadata }: RecordedEvent, { outcome, reason }: Judged): string => {
-  const stored = [id, streamId, revision, type, metadata.actorId, metadata.actorRole, outcome, reason, metadata.commandId];
-  if (metadata.correlationId !== metadata.commandId) stored.push(metadata.correlationId);
-  return JSON.stringify(stored);
+const ENTRY_BLOCK = 16;
+export const entryBlock = (position: number): string => String(Math.floor(position / ENTRY_BLOCK));
+
+/**
+ * An entry's row: its position, then the fields that its index member (time) and stream id
+ * (target) do not already give. The outcome, reason and correlation id end the row only when one
+ * of them is not the usual SUCCESS, no reason and the command id, as they are for nearly every
+ * entry. Each byte counts once per event of the whole log, in memory and on every replay.
+ */
+type EntryRow = readonly [
+  position: number,
+  eventId: string,
+  streamId: string,
+  revision: number,
+  action: string,
+  actorId: string,
+  actorRole: string,
+  commandId: string,
+  outcome?: AuditOutcome,
+  reason?: string | null,
+  correlationId?: string,
+];
+
+const entryRow = (recorded: RecordedEvent, { outcome, reason }: Judged): EntryRow => {
+  const { position, id, streamId, revision, type, metadata } = recorded;
+  const { actorId, actorRole, commandId, correlationId } = metadata;
+  const row = [position, id, streamId, revision, type, actorId, actorRole, commandId] as const;
+  if (correlationId !== commandId) return [...row, outcome, reason, correlationId];
+  return outcome === 'SUCCESS' && reason === null ? row : [...row, outcome, reason];
 };
 
-/** The entry stored for the index member `member`. */
-export const entryFrom = (member: string, stored: string): AuditEntry => {
-  const values = JSON.parse(stored) as unknown[];
-  const [eventId, streamId, revision, action, actorId, actorRole, outcome, reason, commandId] = values as [
-    string,
-    string,
-    number,
-    string,
-    string,
-    string,
-    AuditOutcome,
-    string | null,
-    string,
-  ];
+/** The rows of a field of the entries hash, by position. */
+export const rowsOf = (field: string): Map<number, EntryRow> =>
+  new Map((JSON.parse(`[${field.slice(0, -1)}]`) as EntryRow[]).map((row) => [row[0], row]));
+
+/** The entry of the index member `member`, from its row. */
+export const entryFrom = (member: string, row: EntryRow): AuditEntry => {
+  const [position, eventId, streamId, revision, action, actorId, actorRole, commandId, outcome, reason, correlationId] = row;
   return {
-    position: positionOf(member),
+    position,
     eventId,
     streamId,
     revision,
@@ -70,11 +92,11 @@ export const entryFrom = (member: string, stored: string): AuditEntry => {
     target: targetOf(streamId),
     actorId,
     actorRole,
-    outcome,
-    reason,
+    outcome: outcome ?? 'SUCCESS',
+    reason: reason ?? null,
     at: timeOf(member),
     commandId,
-    correlationId: (values.length > 9 ? values[9] : commandId) as string,
+    correlationId: correlationId ?? commandId,
   };
 };
 
@@ -191,15 +213,20 @@ class BucketCounts {
 
 /**
  * One entry per event in the log, whatever its type. Every operation adds to an index or a
- * counter or sets an entry, and none reads, so a batch's operations are grouped per key here:
+ * counter or appends entries, and none reads, so a batch's operations are grouped per key here:
  * each index and counter gets one operation per batch.
  */
 export const auditProjection: Projection = {
   name: 'audit',
   project: (events) => {
     if (events.length === 0) return [];
-    const entries: Record<string, string> = {};
-    const all: string[] = [];
+    const blocks: Record<string, string> = {};
+    // Positions rise through a batch, so a field's rows are gathered in one run.
+    let block = '';
+    let rows: EntryRow[] = [];
+    const flush = (): void => {
+      if (rows.length > 0) blocks[block] = `${blocks[block] ?? ''}${JSON.stringify(rows).slice(1, -1)},`;
+    };
     const [streams, actors, actions] = [new Groups(), new Groups(), new Groups()];
     const [outcomes, failures] = [new Groups(), new Groups()];
     const [hours, days] = [new BucketCounts(granularities.hour.length), new BucketCounts(granularities.day.length)];
@@ -208,8 +235,13 @@ export const auditProjection: Projection = {
       const { position, type } = recorded;
       const judged = judge(e);
       const member = memberOf(at, position);
-      entries[position] = storedEntry(recorded, judged);
-      all.push(member);
+      const blockOfEntry = entryBlock(position);
+      if (blockOfEntry !== block) {
+        flush();
+        block = blockOfEntry;
+        rows = [];
+      }
+      rows.push(entryRow(recorded, judged));
       // By stream: the target follows from it, once per stream in the batch.
       streams.add(recorded.streamId, member);
       actors.add(recorded.metadata.actorId, member);
@@ -221,9 +253,10 @@ export const auditProjection: Projection = {
         failures.add(type, member);
       }
     }
+    flush();
     const ops: ViewOp[] = [
-      { kind: 'set', key: ENTRIES, fields: entries },
-      { kind: 'index', key: ALL_ENTRIES, members: all },
+      { kind: 'append', key: ENTRIES, fields: blocks },
+      { kind: 'index', key: ACTIONS, members: actions.values() },
       { kind: 'index', key: ACTORS, members: actors.values() },
     ];
     streams.indexes((streamId) => byTarget(targetOf(streamId)), ops);

@@ -1,4 +1,5 @@
 import { Fields, ViewOp } from '../../application/ports/view-store';
+import { coalesce } from '../coalesce';
 import { foldPerRecord } from '../fold';
 import { NO_OPS, opsOfEach, ProjectedEvent, Projection } from '../projection';
 
@@ -43,8 +44,11 @@ const chargerOps = ({ event, at, recorded: { position } }: ProjectedEvent): read
   }
 };
 
-/** A batch's operations are folded per charger (see foldPerRecord): a busy kiosk's charges add up to one increment. */
+/**
+ * A batch's operations are folded per charger (see foldPerRecord), then coalesced: a busy kiosk's
+ * charges add up to one increment.
+ */
 export const chargerProjection: Projection = {
   name: 'chargers',
-  project: (events) => foldPerRecord(opsOfEach(events, chargerOps), isChargerKey),
+  project: (events) => coalesce(foldPerRecord(opsOfEach(events, chargerOps), isChargerKey)),
 };

@@ -1,6 +1,7 @@
 import { Fields, ViewOp } from '../../application/ports/view-store';
 import { DeviceEvent } from '../../domain/device';
 import { deviceEventCodecs } from '../../domain/device/events';
+import { coalesce } from '../coalesce';
 import { foldPerRecord } from '../fold';
 import { NO_OPS, opsOfEach, ProjectedEvent, Projection } from '../projection';
 
@@ -79,10 +80,11 @@ const deviceOps = ({ event, at, recorded }: ProjectedEvent & { event: DeviceEven
   }
 };
 
-/** A batch's operations are folded per device: see foldPerRecord. */
+/** A batch's operations are folded per device (see foldPerRecord), then coalesced. */
 export const deviceProjection: Projection = {
   name: 'devices',
-  project: (events) => foldPerRecord(opsOfEach(events, (e) => (isDeviceEvent(e) ? deviceOps(e) : NO_OPS)), isDeviceKey),
+  project: (events) =>
+    coalesce(foldPerRecord(opsOfEach(events, (e) => (isDeviceEvent(e) ? deviceOps(e) : NO_OPS)), isDeviceKey)),
 };
 
 /** The serial whose DeviceView this event changes, if any: what device subscriptions are told. */

@@ -96,9 +96,13 @@ describe('a fault in the Redis script call', () => {
 
   /** Runs a projector whose first script call fails as `fault` says; returns what the store held right after. */
   const projectThrough = async (fault: 'before sending' | 'after the reply was lost') => {
-    const real = views.client.applyViews.bind(views.client);
+    const real = views.client.sendCommand.bind(views.client);
+    let faulted = false;
     let atFault: { checkpoint: number; charged: string | null } | undefined;
-    jest.spyOn(views.client, 'applyViews').mockImplementationOnce(async (...args) => {
+    // The first script call fails; every other command goes through.
+    jest.spyOn(views.client, 'sendCommand').mockImplementation(async (...args) => {
+      if (faulted || !String(args[0][0]).startsWith('EVAL')) return real(...args);
+      faulted = true;
       if (fault === 'after the reply was lost') await real(...args);
       const [checkpoint] = Object.values(await views.checkpoints(['key-balances']));
       const [charged] = await views.fields('balance:device:UKEY-000001', ['charged']);

@@ -16,6 +16,7 @@ const op: fc.Arbitrary<ViewOp> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), key, fields: fc.dictionary(field, value, { minKeys: 1 }), onlyIfExists }),
   fc.record({ kind: fc.constant('incr' as const), key, by: amounts, onlyIfExists }),
   fc.record({ kind: fc.constant('index' as const), key, members: fc.array(value, { minLength: 1, maxLength: 3 }) }),
+  fc.record({ kind: fc.constant('append' as const), key, fields: fc.dictionary(field, value, { minKeys: 1 }) }),
   fc.record({
     kind: fc.constant('reindex' as const),
     key,
