@@ -293,39 +293,50 @@ const packBits = (bits: Uint8Array, packed: Int32Array): Int32Array => {
 /** The most entries an arena buffer grows to; larger needs get arrays of their own, so one huge frame does not pin its memory. */
 const ARENA_KEPT = 1 << 22;
 
+/** Arrays of one type cut from a buffer that grows by doubling, up to ARENA_KEPT entries. */
+class Slab<A extends Int32Array | Uint8Array> {
+  private buffer: A;
+  private used = 0;
+
+  constructor(private readonly make: (length: number) => A) {
+    this.buffer = make(0);
+  }
+
+  take(length: number): A {
+    if (this.used + length > this.buffer.length) {
+      const size = Math.max(2 * this.buffer.length, length);
+      if (size > ARENA_KEPT) return this.make(length);
+      // Arrays already cut keep the old buffer alive until the frame ends.
+      [this.buffer, this.used] = [this.make(size), 0];
+    }
+    return this.buffer.subarray(this.used, (this.used += length)) as A;
+  }
+
+  reset(): void {
+    this.used = 0;
+  }
+}
+
 /**
  * Typed arrays for one reconciliation, cut from buffers kept from frame to frame: a fresh typed
  * array costs far more than the work a small one holds, and the per-pass arrays of a frame add
  * up to megabytes. Cut arrays hold what earlier frames left, so each user writes its part first.
  */
 class Arena {
-  private ints = new Int32Array(0);
-  private bytes = new Uint8Array(0);
-  private usedInts = 0;
-  private usedBytes = 0;
+  private readonly ints = new Slab((length) => new Int32Array(length));
+  private readonly bytes = new Slab((length) => new Uint8Array(length));
 
   int32s(length: number): Int32Array {
-    if (this.usedInts + length > this.ints.length) {
-      const size = Math.max(2 * this.ints.length, length);
-      if (size > ARENA_KEPT) return new Int32Array(length);
-      // Arrays already cut keep the old buffer alive until the frame ends.
-      [this.ints, this.usedInts] = [new Int32Array(size), 0];
-    }
-    return this.ints.subarray(this.usedInts, (this.usedInts += length));
+    return this.ints.take(length);
   }
 
   uint8s(length: number): Uint8Array {
-    if (this.usedBytes + length > this.bytes.length) {
-      const size = Math.max(2 * this.bytes.length, length);
-      if (size > ARENA_KEPT) return new Uint8Array(length);
-      [this.bytes, this.usedBytes] = [new Uint8Array(size), 0];
-    }
-    return this.bytes.subarray(this.usedBytes, (this.usedBytes += length));
+    return this.bytes.take(length);
   }
 
   reset(): void {
-    this.usedInts = 0;
-    this.usedBytes = 0;
+    this.ints.reset();
+    this.bytes.reset();
   }
 }
 
