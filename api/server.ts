@@ -5,6 +5,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { Express, RequestHandler } from 'express';
 import http from 'node:http';
@@ -98,7 +99,15 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     // No automatic persisted queries: every request sends its query, as every client here does.
     persistedQueries: false,
     plugins: [
-      ApolloServerPluginLandingPageDisabled(),
+      // Outside production, the page a newcomer pastes the README's operations into (with a
+      // headers panel for the token). It sends no cookies (a principal is its bearer token), no
+      // telemetry, and no introspection poll that would count against the rate limit.
+      production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({
+            includeCookies: false,
+            embed: { runTelemetry: false, initialState: { pollForSchemaUpdates: false } },
+          }),
       ApolloServerPluginCacheControlDisabled(),
       // Inline traces are for federated subgraphs, which this schema is not.
       ApolloServerPluginInlineTraceDisabled(),

@@ -253,4 +253,31 @@ describe('production mode', () => {
       await p.close();
     }
   });
+
+  /** What a browser opening the GraphQL address gets. */
+  const openInBrowser = (p: Platform) => fetch(p.url, { headers: { Accept: 'text/html' } });
+
+  it('serves the GraphQL page to a browser outside production, sending no cookies, telemetry or schema polls', async () => {
+    const p = await Platform.start({ production: false });
+    try {
+      const page = await openInBrowser(p);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+      const html = await page.text();
+      for (const setting of ['"includeCookies":false', '"runTelemetry":false', '"pollForSchemaUpdates":false']) expect(html).toContain(setting);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('serves no page in production', async () => {
+    const p = await Platform.start({ production: true });
+    try {
+      const page = await openInBrowser(p);
+      expect(page.headers.get('content-type')).not.toMatch(/text\/html/);
+      expect(page.status).toBe(400);
+    } finally {
+      await p.close();
+    }
+  });
 });
