@@ -12,6 +12,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { authenticateRequests, Authenticator, contextOf } from './authentication';
 import { ApiContext, ApiDeps } from './context';
+import { expressMessages } from './express-messages';
 import { documents } from './documents';
 import { errorMasker } from './errors';
 import { jsonErrors, rateLimiter, validationRules } from './hardening';
@@ -66,7 +67,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   app.disable('x-powered-by');
   // A POSTed GraphQL answer is never revalidated: hashing each body for an ETag would be wasted.
   app.disable('etag');
-  const httpServer = http.createServer(app);
+  const httpServer = http.createServer(expressMessages(app), app);
   const webSocketDocuments = documents({
     schema,
     validationRules: rules.webSocket,

@@ -12,6 +12,7 @@ import {
   STATUS_OF,
 } from '../../application/keydelivery/key-delivery';
 import { CertificateAuthority } from '../../infrastructure/pki/authority';
+import { expressMessages } from '../express-messages';
 import { defaultLimits, Limits } from '../limits';
 import { describeError, Log, stderrLog } from '../log';
 import { authenticateSae, callerOf } from './identity';
@@ -150,6 +151,7 @@ export const createKeyDeliveryServer = (options: KeyDeliveryServerOptions): KeyD
   const none = (): E.Either<KeyDeliveryError, undefined> => E.right(undefined);
 
   const app = express();
+  const messages = expressMessages(app);
   app.disable('x-powered-by');
   app.disable('etag');
   app.use((_req, res, next) => {
@@ -216,6 +218,7 @@ export const createKeyDeliveryServer = (options: KeyDeliveryServerOptions): KeyD
           requestCert: true,
           rejectUnauthorized: true,
           minVersion: 'TLSv1.2',
+          ...messages,
         },
         app,
       );
