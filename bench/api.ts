@@ -9,6 +9,7 @@ import express from 'express';
 import * as E from 'fp-ts/Either';
 import pg from 'pg';
 import { AuditVerification } from '../api/context';
+import { expressMessages } from '../api/express-messages';
 import { createApiServer } from '../api/server';
 import { chargeKeyDelivery } from '../application/charge/deliver-keys';
 import { KeyPool } from '../application/keypool/key-pool';
@@ -198,7 +199,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   bare.get('/device/:serial', async (req, res) => {
     res.json(await readModels.device(req.params.serial));
   });
-  const bareServer = http.createServer(bare);
+  const bareServer = http.createServer(expressMessages(bare), bare);
   const barePort = await listening(bareServer);
 
   const settle = async (position: number): Promise<void> => {
