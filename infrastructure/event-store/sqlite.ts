@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import {
   AppendResult,
   ChainReport,
+  EventIdConflictError,
   EventStore,
   ExpectedRevision,
   NewEvent,
@@ -14,6 +15,7 @@ import {
   SubscribeOptions,
   Subscription,
   VerifyChainOptions,
+  WrongExpectedRevisionError,
 } from '../../application/ports/event-store';
 import { decideAppend, StoredRef } from './append-decision';
 import { AuditChain, ChainKeyMissingError, ChainRow } from './chain';
@@ -71,11 +73,11 @@ export class SqliteEventStore implements EventStore {
   private readonly rowsAfter: ByLimit<[number], StoredRow>;
   private readonly chainRowsAfter: ByLimit<[number], ChainRow>;
   private readonly chain?: AuditChain;
-  private readonly appendInTransaction: (
-    streamId: string,
-    events: readonly SerializedEvent[],
-    expected: ExpectedRevision,
-  ) => AppendResult;
+  /** A lone append in a transaction of its own: a savepoint made 100-event appends some 15% slower. */
+  private readonly commitOne: WriteOne;
+  private readonly commitBatch: (batch: readonly Pending[]) => Outcome[];
+  /** Appends waiting for the next commit, in the order they were asked for. */
+  private pending: Pending[] = [];
   private readonly hub: SubscriptionHub;
 
   /** Opens (or creates, with its parent directory) the file and its schema. */
@@ -116,25 +118,25 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       throw storeFailure(STORE, error);
     }
-    // IMMEDIATE takes the write lock before reading the revision, so another process cannot append
-    // between the check and the write.
-    this.appendInTransaction = this.db.transaction(this.write.bind(this)).immediate;
+    const writeOne = this.db.transaction(this.write.bind(this));
+    // IMMEDIATE takes the write lock before reading any revision, so another process cannot append
+    // between the checks and the writes.
+    this.commitOne = writeOne.immediate;
+    // Inside a batch's transaction each append is a savepoint, so a refused one leaves the others.
+    this.commitBatch = this.db.transaction((batch: readonly Pending[]) => batch.map((p) => this.attempt(writeOne, p))).immediate;
     this.hub = new SubscriptionHub((after, maxCount) => this.readAll({ after, maxCount }), options.pollIntervalMs ?? 250);
   }
 
+  /**
+   * Group commit: the appends asked for in one turn of the event loop are written in one
+   * transaction, and one sync of the log makes them all durable before any of them is answered.
+   * With synchronous=FULL a sync per append would bound every writer to one append per sync.
+   */
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     const prepared = prepareAppend(streamId, events, expected);
-    const result = this.guard(() => {
-      try {
-        return this.appendInTransaction(streamId, prepared, expected);
-      } catch (error) {
-        // The transaction rolled back; stored events never change, so they can be looked up after it.
-        if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
-        return this.refused(streamId, prepared, expected, error);
-      }
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ streamId, events: prepared, expected, resolve, reject }) === 1) setImmediate(() => this.commit());
     });
-    this.hub.notify();
-    return result;
   }
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
@@ -161,7 +163,46 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     await this.hub.closeAll();
+    this.commit();
     this.db.close();
+  }
+
+  /** Commits the pending appends, then answers each; when the transaction fails, none was written. */
+  private commit(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    let outcomes: Outcome[];
+    try {
+      outcomes = batch.length === 1 ? [this.attempt(this.commitOne, batch[0])] : this.commitBatch(batch);
+    } catch (error) {
+      const failure = storeFailure(STORE, error);
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    outcomes.forEach((outcome, i) =>
+      'result' in outcome ? batch[i].resolve(outcome.result) : batch[i].reject(storeFailure(STORE, outcome.error)),
+    );
+    this.hub.notify();
+  }
+
+  /**
+   * One append, in its savepoint or its own transaction. The store's refusals are that append's
+   * answer; any other error (the disk, the driver) aborts the whole batch.
+   */
+  private attempt(writeOne: WriteOne, p: Pending): Outcome {
+    try {
+      return { result: writeOne(p.streamId, p.events, p.expected) };
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) return { error };
+      if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+      // Its writes rolled back; stored events never change, so they can be looked up after it.
+      try {
+        return { result: this.refused(p.streamId, p.events, p.expected, error) };
+      } catch (refusal) {
+        return { error: refusal };
+      }
+    }
   }
 
   /**
@@ -201,6 +242,19 @@ export class SqliteEventStore implements EventStore {
     }
   }
 }
+
+/** An append waiting for the next commit. */
+interface Pending {
+  readonly streamId: string;
+  readonly events: readonly SerializedEvent[];
+  readonly expected: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+type Outcome = { readonly result: AppendResult } | { readonly error: unknown };
+
+type WriteOne = (streamId: string, events: readonly SerializedEvent[], expected: ExpectedRevision) => AppendResult;
 
 /** Files made before the chain existed get the column; their events read as unsealed. */
 const addChainColumn = (db: Database.Database): void => {

@@ -123,6 +123,91 @@ describe('SQLite event store file', () => {
     }
   });
 
+  it('commits the appends of one turn together, yet answers each on its own', async () => {
+    const file = path.join(dir, 'batch.db');
+    const store = new SqliteEventStore(file);
+    try {
+      const first = [event()];
+      // Asked for in one turn: one commit. The second conflicts with the first, the fourth retries it.
+      const outcomes = await Promise.allSettled([
+        store.append('device-A', first, 'no_stream'),
+        store.append('device-A', [event()], 'no_stream'),
+        store.append('device-B', [event(), event()], 'no_stream'),
+        store.append('device-A', first, 'no_stream'),
+      ]);
+
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason.constructor.name))).toEqual([
+        { nextRevision: 0, position: 1 },
+        'WrongExpectedRevisionError',
+        { nextRevision: 1, position: 3 },
+        { nextRevision: 0, position: 1 },
+      ]);
+      // Answered only once committed: another connection already sees them.
+      const other = new Database(file, { readonly: true });
+      try {
+        expect(other.prepare('SELECT stream_id, revision FROM events ORDER BY position').raw().all()).toEqual([
+          ['device-A', 0],
+          ['device-B', 0],
+          ['device-B', 1],
+        ]);
+      } finally {
+        other.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writes a fraction of the log for appends of one turn that it writes for the same appends one by one', async () => {
+    const walBytes = async (name: string, write: (store: SqliteEventStore, streams: string[]) => Promise<unknown>) => {
+      const file = path.join(dir, `${name}.db`);
+      const store = new SqliteEventStore(file);
+      try {
+        await store.append('device-0', [event()], 'no_stream'); // the schema's pages are in the log from here
+        const before = fs.statSync(`${file}-wal`).size;
+        await write(store, Array.from({ length: 20 }, (_, i) => `device-${i + 1}`));
+        return fs.statSync(`${file}-wal`).size - before;
+      } finally {
+        await store.close();
+      }
+    };
+    const together = await walBytes('together', (store, streams) =>
+      Promise.all(streams.map((stream) => store.append(stream, [event()], 'no_stream'))),
+    );
+    const oneByOne = await walBytes('one-by-one', async (store, streams) => {
+      for (const stream of streams) await store.append(stream, [event()], 'no_stream');
+    });
+
+    // Each commit writes the pages it changed again; one commit writes them once.
+    expect(together).toBeGreaterThan(0);
+    expect(together * 5).toBeLessThan(oneByOne);
+  });
+
+  it('fails every append of a batch it cannot commit, and writes none of them', async () => {
+    const file = path.join(dir, 'batch-busy.db');
+    const store = new SqliteEventStore(file, { busyTimeoutMs: 50 });
+    try {
+      await store.append('device-A', [event()], 'no_stream');
+      const worker = new Worker(HOLD_WRITE_LOCK, {
+        eval: true,
+        workerData: { driver: require.resolve('better-sqlite3'), file, id: randomUUID(), holdMs: 300 },
+      });
+      await new Promise((resolve) => worker.once('message', resolve));
+
+      const outcomes = await Promise.allSettled([
+        store.append('device-X', [event()], 'no_stream'),
+        store.append('device-Y', [event()], 'no_stream'),
+      ]);
+      await new Promise((resolve) => worker.once('exit', resolve));
+
+      expect(outcomes.map((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)).toEqual([true, true]);
+      expect((await store.readAll()).map((e) => e.streamId)).toEqual(['device-A', 'device-A']); // the other thread's row
+      expect(await store.append('device-X', [event()], 'no_stream')).toMatchObject({ nextRevision: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('gives StoreUnavailableError when the file cannot be created', () => {
     const blocker = path.join(dir, 'a-file');
     fs.writeFileSync(blocker, '');
