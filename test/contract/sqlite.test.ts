@@ -32,6 +32,20 @@ const HOLD_WRITE_LOCK = `
   db.close();
 `;
 
+/**
+ * Another thread, as another process would, appends revision 1 of device-A and holds its
+ * transaction open for `holdMs`. Resolves once it holds the lock; `released` once it let go.
+ */
+const holdWriteLock = async (file: string, holdMs: number): Promise<{ released: Promise<void> }> => {
+  const worker = new Worker(HOLD_WRITE_LOCK, {
+    eval: true,
+    workerData: { driver: require.resolve('better-sqlite3'), file, id: randomUUID(), holdMs },
+  });
+  const released = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  await new Promise((resolve) => worker.once('message', resolve));
+  return { released };
+};
+
 describe('SQLite event store file', () => {
   it('creates its parent directories, and keeps its events when reopened', async () => {
     const file = path.join(dir, 'nested', 'deeper', 'reopen.db');
@@ -71,15 +85,10 @@ describe('SQLite event store file', () => {
     const store = new SqliteEventStore(file);
     try {
       await store.append('device-A', [event()], 'no_stream');
-      // Another thread, as another process would, appends revision 1 and holds its transaction open.
-      const worker = new Worker(HOLD_WRITE_LOCK, {
-        eval: true,
-        workerData: { driver: require.resolve('better-sqlite3'), file, id: randomUUID(), holdMs: 300 },
-      });
-      await new Promise((resolve) => worker.once('message', resolve));
+      const { released } = await holdWriteLock(file, 300);
 
       const error = await store.append('device-A', [event()], 0).catch((e: unknown) => e);
-      await new Promise((resolve) => worker.once('exit', resolve));
+      await released;
 
       expect(error).toBeInstanceOf(WrongExpectedRevisionError);
       expect(error).toMatchObject({ actual: 1 });
@@ -188,17 +197,13 @@ describe('SQLite event store file', () => {
     const store = new SqliteEventStore(file, { busyTimeoutMs: 50 });
     try {
       await store.append('device-A', [event()], 'no_stream');
-      const worker = new Worker(HOLD_WRITE_LOCK, {
-        eval: true,
-        workerData: { driver: require.resolve('better-sqlite3'), file, id: randomUUID(), holdMs: 300 },
-      });
-      await new Promise((resolve) => worker.once('message', resolve));
+      const { released } = await holdWriteLock(file, 300);
 
       const outcomes = await Promise.allSettled([
         store.append('device-X', [event()], 'no_stream'),
         store.append('device-Y', [event()], 'no_stream'),
       ]);
-      await new Promise((resolve) => worker.once('exit', resolve));
+      await released;
 
       expect(outcomes.map((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)).toEqual([true, true]);
       expect((await store.readAll()).map((e) => e.streamId)).toEqual(['device-A', 'device-A']); // the other thread's row
