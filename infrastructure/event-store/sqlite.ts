@@ -188,19 +188,21 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * One append, in its savepoint or its own transaction. The store's refusals are that append's
-   * answer; any other error (the disk, the driver) aborts the whole batch.
+   * answer; any other error (the disk, the driver) aborts the whole batch, since SQLite may have
+   * rolled the whole transaction back already.
    */
   private attempt(writeOne: WriteOne, p: Pending): Outcome {
     try {
       return { result: writeOne(p.streamId, p.events, p.expected) };
     } catch (error) {
-      if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) return { error };
+      if (isRefusal(error)) return { error };
       if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
       // Its writes rolled back; stored events never change, so they can be looked up after it.
       try {
         return { result: this.refused(p.streamId, p.events, p.expected, error) };
       } catch (refusal) {
-        return { error: refusal };
+        if (isRefusal(refusal) || refusal === error) return { error: refusal };
+        throw refusal;
       }
     }
   }
@@ -255,6 +257,9 @@ interface Pending {
 type Outcome = { readonly result: AppendResult } | { readonly error: unknown };
 
 type WriteOne = (streamId: string, events: readonly SerializedEvent[], expected: ExpectedRevision) => AppendResult;
+
+/** The store's own answers to one append, which leave the batch's transaction as it was. */
+const isRefusal = (error: unknown): boolean => error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError;
 
 /** Files made before the chain existed get the column; their events read as unsealed. */
 const addChainColumn = (db: Database.Database): void => {

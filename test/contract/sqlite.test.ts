@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { NewEvent, RecordedEvent, StoreUnavailableError, WrongExpectedRevisionError } from '../../application/ports/event-store';
 import { SqliteEventStore } from '../../infrastructure/event-store/sqlite';
@@ -132,7 +132,7 @@ describe('SQLite event store file', () => {
     }
   });
 
-  it('commits the appends of one turn together, yet answers each on its own', async () => {
+  it('answers each append of one turn on its own: a conflict and a retry beside new streams', async () => {
     const file = path.join(dir, 'batch.db');
     const store = new SqliteEventStore(file);
     try {
@@ -151,7 +151,7 @@ describe('SQLite event store file', () => {
         { nextRevision: 1, position: 3 },
         { nextRevision: 0, position: 1 },
       ]);
-      // Answered only once committed: another connection already sees them.
+      // Stored as answered, and nothing else: another connection sees exactly these.
       const other = new Database(file, { readonly: true });
       try {
         expect(other.prepare('SELECT stream_id, revision FROM events ORDER BY position').raw().all()).toEqual([
@@ -192,7 +192,32 @@ describe('SQLite event store file', () => {
     expect(together * 5).toBeLessThan(oneByOne);
   });
 
-  it('fails every append of a batch it cannot commit, and writes none of them', async () => {
+  it('fails every append of a batch that fails part-way, writes none of them, and keeps the chain whole', async () => {
+    const file = path.join(dir, 'batch-full.db');
+    const store = new SqliteEventStore(file, { chainKey: randomBytes(32) });
+    const db = (store as unknown as { db: Database.Database }).db;
+    try {
+      await store.append('device-A', [event()], 'no_stream');
+      // The file may grow by a couple of pages: the small appends fit, the large one cannot.
+      db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true })) + 2}`);
+      const large = Array.from({ length: 50 }, () => sampleEvent({ data: { note: 'x'.repeat(2000) } }));
+      const outcomes = await Promise.allSettled([
+        store.append('device-B', [event()], 'no_stream'),
+        store.append('device-C', large, 'no_stream'),
+        store.append('device-D', [event()], 'no_stream'),
+      ]);
+      db.pragma('max_page_count = 1073741823');
+
+      expect(outcomes.map((o) => o.status === 'rejected' && o.reason instanceof StoreUnavailableError)).toEqual([true, true, true]);
+      expect((await store.readAll()).map((e) => e.streamId)).toEqual(['device-A']);
+      expect(await store.append('device-B', [event()], 'no_stream')).toEqual({ nextRevision: 0, position: 2 });
+      expect(await store.verifyChain()).toMatchObject({ ok: true, checked: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails every append of a batch that cannot take the write lock', async () => {
     const file = path.join(dir, 'batch-busy.db');
     const store = new SqliteEventStore(file, { busyTimeoutMs: 50 });
     try {
