@@ -15,7 +15,8 @@ export interface MessageClasses {
  * about 4 MB per collection, paused 10 to 15 ms each time and served less than half the requests
  * of the same route without it. Objects constructed with the app's prototypes make that call a
  * no-op. The prototypes stay linked to Express's, so nothing Express or a middleware defines is
- * lost; an app mounted inside another would still switch prototypes, and none is.
+ * lost. Mounting the app in another would re-parent these prototypes onto the other app's and cut
+ * this app's own settings out of the chain, so it is refused.
  */
 export const expressMessages = (app: Express): MessageClasses => {
   class Request extends http.IncomingMessage {}
@@ -24,5 +25,8 @@ export const expressMessages = (app: Express): MessageClasses => {
   Object.setPrototypeOf(Response.prototype, app.response);
   app.request = Request.prototype as unknown as Express['request'];
   app.response = Response.prototype as unknown as Express['response'];
+  app.on('mount', () => {
+    throw new Error('an Express app that serves with its own request classes cannot be mounted in another app');
+  });
   return { IncomingMessage: Request, ServerResponse: Response };
 };

@@ -27,6 +27,12 @@ describe('requests and responses born with the app’s prototypes', () => {
     }
   });
 
+  it('refuse to be mounted in another app, which would cut the app’s own settings out of their chain', () => {
+    const app = express();
+    expressMessages(app);
+    expect(() => express().use('/keys', app)).toThrow(/cannot be mounted/);
+  });
+
   it('leave a plain server’s requests as they were', () => {
     const app = express();
     const { IncomingMessage } = expressMessages(app);
