@@ -192,7 +192,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   );
   const apiPort = await listening(api.httpServer);
 
-  // The same Express settings as the API's app, so the difference is the API's own work.
+  // The same Express settings and request classes as the API's app, so the difference is the API's own work.
   const bare = express();
   bare.disable('x-powered-by');
   bare.disable('etag');
