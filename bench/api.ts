@@ -27,7 +27,9 @@ import { median } from './measure';
 
 // The API's cost over the work it wraps, one JSON line per figure, measured in the same run:
 // - a device(serial) query at 32 concurrent clients against a bare Express route that reads the
-//   same view from the same read models (no auth, no GraphQL);
+//   same view from the same read models (no auth, no GraphQL), served with the same request
+//   classes as the API (api/express-messages.ts); then, for information only, against the same
+//   route served as Express ships (http.createServer(app)), which shows what those classes buy;
 // - an InitializeDevice mutation at 32 concurrent clients against CommandBus.execute called
 //   directly on the same store: the embedded default (a SQLite file), then PostgreSQL, which
 //   production runs, when DATABASE_URL (or the local default) answers. Each name states the store
@@ -73,6 +75,8 @@ type StoreChoice = { readonly kind: 'sqlite' } | { readonly kind: 'postgres'; re
 interface Ready {
   readonly apiPort: number;
   readonly barePort: number;
+  /** The same route served as Express ships, without the API's request classes. */
+  readonly stockPort: number;
   readonly tokens: { readonly reader: string; readonly admin: string };
 }
 
@@ -192,15 +196,21 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   );
   const apiPort = await listening(api.httpServer);
 
-  // The same Express settings and request classes as the API's app, so the difference is the API's own work.
-  const bare = express();
-  bare.disable('x-powered-by');
-  bare.disable('etag');
-  bare.get('/device/:serial', async (req, res) => {
-    res.json(await readModels.device(req.params.serial));
-  });
+  // The same Express settings as the API's app, so the difference is the API's own work.
+  const bareApp = () => {
+    const bare = express();
+    bare.disable('x-powered-by');
+    bare.disable('etag');
+    bare.get('/device/:serial', async (req, res) => {
+      res.json(await readModels.device(req.params.serial));
+    });
+    return bare;
+  };
+  const bare = bareApp();
   const bareServer = http.createServer(expressMessages(bare), bare);
   const barePort = await listening(bareServer);
+  const stockServer = http.createServer(bareApp());
+  const stockPort = await listening(stockServer);
 
   const settle = async (position: number): Promise<void> => {
     if (!(await readModels.waitFor(position, 60_000))) throw new Error(`the views did not reach log position ${position}`);
@@ -239,6 +249,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
         void (async () => {
           await api.close();
           await new Promise((resolve) => bareServer.close(resolve));
+          await new Promise((resolve) => stockServer.close(resolve));
           await projector.stop();
           await access.close();
           await store.close();
@@ -247,7 +258,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
         })();
     }
   });
-  reply({ kind: 'ready', ready: { apiPort, barePort, tokens } });
+  reply({ kind: 'ready', ready: { apiPort, barePort, stockPort, tokens } });
 };
 
 if (!isMainThread && parentPort) void runPlatform(parentPort, workerData as StoreChoice);
@@ -469,18 +480,18 @@ const DEVICE_FIELDS =
 const graphql = (platform: Platform, token: string, body: string): Buffer =>
   requestBytes(platform.apiPort, 'POST', '/graphql', { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body);
 
-const compareQuery = (platform: Platform): Promise<Line[]> => {
+const compareQuery = (platform: Platform, name: string, barePort: number): Promise<Line[]> => {
   const query = graphql(
     platform,
     platform.tokens.reader,
     JSON.stringify({ query: `query($serial: String!) { device(serial: $serial) { ${DEVICE_FIELDS} } }`, variables: { serial: SERIAL } }),
   );
-  const bare = requestBytes(platform.barePort, 'GET', `/device/${SERIAL}`, {});
+  const bare = requestBytes(barePort, 'GET', `/device/${SERIAL}`, {});
   return compare(
-    'device(serial) query vs bare Express route',
+    name,
     QUERY_REQUESTS,
     () => load(platform.apiPort, QUERY_REQUESTS, () => query, platform.cpuMs),
-    () => load(platform.barePort, QUERY_REQUESTS, () => bare, platform.cpuMs),
+    () => load(barePort, QUERY_REQUESTS, () => bare, platform.cpuMs),
   );
 };
 
@@ -539,7 +550,8 @@ const print = (lines: readonly Line[]) => lines.forEach((line) => console.log(JS
 
 const main = async (): Promise<void> => {
   await withPlatform({ kind: 'sqlite' }, async (platform) => {
-    print(await compareQuery(platform));
+    print(await compareQuery(platform, 'device(serial) query vs bare Express route', platform.barePort));
+    print(await compareQuery(platform, 'device(serial) query vs stock bare Express route (information, not the target)', platform.stockPort));
     print(await compareMutation(platform, `a SQLite file (${SQLITE_PRAGMAS.join(', ')})`));
   });
   await withPostgres((schema, durability) =>
