@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { keyPoolAggregate, KeyRange, RangeStatus } from '../../domain/keypool';
+import { keyPoolAggregate, KeyRange, rangeOf, RangeStatus } from '../../domain/keypool';
 import { KeyPlace } from '../../domain/saekeys';
 import { Actor } from '../command-envelope';
 import { CommandBus } from '../command-bus';
@@ -64,7 +64,7 @@ export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPo
       if (recorded.type === 'ChargeFailed') {
         for (const { sourceId, rangeId } of data.rangesToDestroy as { sourceId: string; rangeId: string }[]) {
           const loaded = await bus.load(keyPoolAggregate, sourceId);
-          if (E.isLeft(loaded) || loaded.right.state.ranges.get(rangeId)?.status === 'DESTROYED') continue;
+          if (E.isLeft(loaded) || rangeOf(loaded.right.state, rangeId)?.status === 'DESTROYED') continue;
           report(recorded, rangeId, await pool.destroy(SYSTEM, sourceId, rangeId, `delivered by charge ${data.chargeId as string}, which failed`));
         }
       }
@@ -73,7 +73,7 @@ export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPo
         for (const { sourceId, offset, length } of keys) if (await pool.holds(sourceId, offset, length)) await pool.shred(sourceId, offset, length);
         for (const { sourceId, rangeId } of rangesDone) {
           const loaded = await bus.load(keyPoolAggregate, sourceId);
-          if (E.isRight(loaded) && loaded.right.state.ranges.get(rangeId)?.status === 'ISSUED') {
+          if (E.isRight(loaded) && rangeOf(loaded.right.state, rangeId)?.status === 'ISSUED') {
             report(recorded, rangeId, await pool.consume(SYSTEM, sourceId, rangeId));
           }
         }
@@ -84,7 +84,7 @@ export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPo
       for (const sourceId of new Set(held.map((h) => h.sourceId))) {
         const loaded = await bus.load(keyPoolAggregate, sourceId);
         if (E.isLeft(loaded)) continue;
-        const ranges = held.filter((h) => h.sourceId === sourceId).map((h) => loaded.right.state.ranges.get(h.rangeId)!);
+        const ranges = held.filter((h) => h.sourceId === sourceId).map((h) => rangeOf(loaded.right.state, h.rangeId)!);
         for (const reaction of reactions) {
           for (const range of ranges.filter((r) => r.status === reaction.from)) report(recorded, range.rangeId, await reaction.act(sourceId, range, recorded));
         }

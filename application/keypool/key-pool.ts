@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import * as E from 'fp-ts/Either';
-import { keyPoolAggregate, KeyPoolState, RangeStatus } from '../../domain/keypool';
+import { keyPoolAggregate, KeyPoolState, rangeOf, RangeStatus } from '../../domain/keypool';
 import { Actor } from '../command-envelope';
 import { CommandBus, CommandResult } from '../command-bus';
 import { CommandError } from '../errors';
@@ -170,7 +170,7 @@ export class KeyPool {
   ): Outcome<CommandResult> {
     const pool = await this.state(sourceId);
     if (E.isLeft(pool)) return pool;
-    const range = pool.right.state.ranges.get(rangeId);
+    const range = rangeOf(pool.right.state, rangeId);
     if (range !== undefined && from.includes(range.status)) await this.vault.destroy(sourceId, range.offset, range.length);
     return this.bus.execute({ commandId, actor }, command);
   }
