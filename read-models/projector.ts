@@ -20,7 +20,10 @@ export interface ViewChange {
 export interface ProjectorStatus {
   /** The lowest position every projection is known to have reached. */
   readonly position: number;
-  /** True until the first catch-up ends, and from a fault until the views have caught up again. */
+  /**
+   * True until the first catch-up ends, and from a fault until the views have caught up again:
+   * the views are not live, and queries are refused.
+   */
   readonly stale: boolean;
   /** Why the views are stale, fit for a console; undefined when they are not. */
   readonly reason?: string;
@@ -39,7 +42,7 @@ export interface ProjectorOptions {
 
 /** The stored checkpoints are not where this projector left them: the store lost its views, or they were rebuilt. */
 class ViewsMovedError extends Error {
-  constructor(readonly checkpoint: number) {
+  constructor(checkpoint: number) {
     super(
       `the views are at position ${checkpoint}, not where the projector left them ` +
         '(the view store lost data or was rebuilt); catching up',
@@ -65,7 +68,7 @@ export class Projector {
   private loop?: Promise<void>;
   private reached = 0;
   private stale = true;
-  private reason?: string = 'the views are catching up with the log';
+  private reason?: string = 'the views are catching up with the log; retry shortly';
   private readonly listeners = new Set<(change: ViewChange) => void>();
   private readonly enders = new Set<() => void>();
   private readonly waiters = new Set<Waiter>();
@@ -110,9 +113,9 @@ export class Projector {
     return { position: this.reached, stale: this.stale, reason: this.stale ? this.reason : undefined };
   }
 
-  /** Resolves true once every projection has reached `position`, false after `timeoutMs`. */
+  /** Resolves true once the views are live and every projection has reached `position`, false after `timeoutMs`. */
   waitFor(position: number, timeoutMs: number): Promise<boolean> {
-    if (this.reached >= position) return Promise.resolve(true);
+    if (!this.stale && this.reached >= position) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle(false), timeoutMs);
       const waiter: Waiter = { position, resolve: (reached) => settle(reached) };
@@ -191,6 +194,7 @@ export class Projector {
         const checkpoints = await catchUp(this.store, this.views, {
           projections: this.projections,
           batchSize: this.batchSize,
+          onStart: (stored) => this.startFrom(lowest(stored)),
           // Caught up before the waiters hear of it, so a console reading its write sees fresh views.
           onApplied: (batch, atEnd) => {
             if (atEnd) this.stale = false;
@@ -199,8 +203,8 @@ export class Projector {
           stopped: () => !this.running,
         });
         if (!this.running) break;
-        this.advance(lowest(checkpoints));
         this.stale = false;
+        this.advance(lowest(checkpoints));
         delay = minDelay;
         await this.follow(checkpoints);
       } catch (error) {
@@ -209,10 +213,8 @@ export class Projector {
         this.stale = true;
         this.reason = fault.message;
         this.options.onFault?.(fault);
-        if (fault instanceof ViewsMovedError) {
-          this.reached = Math.min(this.reached, fault.checkpoint);
-          continue;
-        }
+        // The catch-up learns from the stored checkpoints where the views now are.
+        if (fault instanceof ViewsMovedError) continue;
         await this.pause(delay);
         delay = Math.min(delay * 2, maxDelay);
       }
@@ -290,8 +292,24 @@ export class Projector {
     for (const listener of this.listeners) listener(change);
   }
 
+  /**
+   * A catch-up begins from the stored checkpoints, which are the truth about the views: below what
+   * they had reached when the store lost them, so read-your-writes must wait for them again.
+   */
+  private startFrom(position: number): void {
+    this.reason =
+      position < this.reached
+        ? `the view store lost views: they hold the log up to position ${position}, not ${this.reached}; ` +
+          'they are being rebuilt from the log, retry shortly'
+        : `the views are catching up with the log from position ${position}; retry shortly`;
+    this.stale = true;
+    this.reached = position;
+  }
+
+  /** Waiters hear only of live views: a position reached during a catch-up may be far behind the log. */
   private advance(position: number): void {
     this.reached = position;
+    if (this.stale) return;
     for (const waiter of this.waiters) if (position >= waiter.position) waiter.resolve(true);
   }
 

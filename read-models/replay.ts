@@ -119,6 +119,8 @@ export interface CatchUpOptions {
   readonly batchSize?: number;
   /** Positions per projection to stop at (checks rebuild exactly what the live views hold). */
   readonly limits?: Checkpoints;
+  /** Told the stored checkpoints each (re)start begins from, before any batch. */
+  readonly onStart?: (checkpoints: Checkpoints) => void;
   /** `atEnd`: this batch reached the end of the log (or of the limits). */
   readonly onApplied?: (batch: AppliedBatch, atEnd: boolean) => void;
   /** Checked before each page: true ends the catch-up early. */
@@ -143,7 +145,7 @@ type Outcome = { readonly result: BatchResult; readonly last: boolean } | { read
  * another layout are dropped first (see dropOtherLayout). Returns the checkpoints reached.
  */
 export const catchUp = async (store: EventStore, views: ViewStore, options: CatchUpOptions): Promise<Checkpoints> => {
-  const { projections, limits, onApplied, stopped } = options;
+  const { projections, limits, onStart, onApplied, stopped } = options;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const end = limits === undefined ? Infinity : Math.max(0, ...Object.values(limits));
   const read = async (after: number) =>
@@ -152,6 +154,7 @@ export const catchUp = async (store: EventStore, views: ViewStore, options: Catc
   const names = projectionNames(projections);
   await dropOtherLayout(views, names);
   let applied = await views.checkpoints(names);
+  onStart?.(applied);
   // The checkpoints the next batch is built on: those the writes in flight will leave.
   let planned = applied;
   const inFlight: Promise<Outcome>[] = [];

@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
 import type { QueryOperation } from '../../application/access/policy';
-import { PageRequest } from '../../application/ports/read-models';
+import { PageRequest, ViewsStaleError } from '../../application/ports/read-models';
 import { ViewsUnavailableError } from '../../application/ports/view-store';
 import { InvalidQueryError } from '../../read-models/errors';
 import { ApiContext, ResolverEnv } from '../context';
@@ -14,23 +14,23 @@ interface Consistent {
 /** Waits, bounded, until the views have applied the log up to `position`, so a console reads its own writes. */
 const reachViews = async ({ deps, consistencyTimeoutMs }: ResolverEnv, position: number): Promise<void> => {
   if (await deps.readModels.waitFor(position, consistencyTimeoutMs)) return;
-  const { position: reached } = await deps.readModels.status();
-  throw clientError(
-    'VIEWS_STALE',
-    `the views reached log position ${reached}, not ${position}, within ${consistencyTimeoutMs} ms; ` +
-      'retry shortly, or read without consistentWith to accept an older answer',
-    { position: reached, wanted: position },
-  );
+  const { position: reached, stale, reason } = await deps.readModels.status();
+  const message = stale
+    ? `the views hold the log up to position ${reached}, not ${position}: ${reason}`
+    : `the views reached log position ${reached}, not ${position}, within ${consistencyTimeoutMs} ms; ` +
+      'retry shortly, or read without consistentWith to accept an older answer';
+  throw clientError('VIEWS_STALE', message, { position: reached, wanted: position });
 };
 
 /**
- * Views that cannot be read answer VIEWS_STALE rather than a guess; a page or filter they refuse
- * answers INVALID_INPUT naming the argument.
+ * Views that are not live or cannot be read answer VIEWS_STALE rather than a guess; a page or
+ * filter they refuse answers INVALID_INPUT naming the argument.
  */
 export const fromViews = async <R>(read: () => Promise<R>): Promise<R> => {
   try {
     return await read();
   } catch (error) {
+    if (error instanceof ViewsStaleError) throw clientError('VIEWS_STALE', error.message, { position: error.position });
     if (error instanceof ViewsUnavailableError) throw clientError('VIEWS_STALE', error.message);
     if (error instanceof InvalidQueryError) throw clientError('INVALID_INPUT', error.message, { issues: error.issues });
     throw error;

@@ -130,10 +130,28 @@ export interface Page<T> {
 export interface ViewsStatus {
   /** The lowest position every projection has reached. */
   readonly position: number;
-  /** True when the views cannot be read or are known to lag the log after a fault; answers may be out of date. */
+  /** True while the views are not live (catching up, unreachable, or unable to follow the log): queries are refused. */
   readonly stale: boolean;
   /** Why the views are stale, fit for a console; absent when they are not. */
   readonly reason?: string;
+}
+
+/**
+ * The views are not live: catching up with the log (at start, after the view store came back or
+ * lost them) or unable to follow it. They hold an older state of the log, perhaps much older, so
+ * queries are refused rather than answered from it.
+ */
+export class ViewsStaleError extends Error {
+  readonly code = 'VIEWS_STALE';
+  /** `message` says why and what to do, as the projector's status gives it. */
+  constructor(
+    message: string,
+    /** The log position the views hold. */
+    readonly position: number,
+  ) {
+    super(message);
+    this.name = 'ViewsStaleError';
+  }
 }
 
 export interface ReadModels {
@@ -147,6 +165,6 @@ export interface ReadModels {
   audit(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>>;
   auditStats(filter: Pick<AuditFilter, 'from' | 'to'>, top?: number): Promise<AuditStats>;
   status(): Promise<ViewsStatus>;
-  /** Resolves true once every projection has reached `position`, false after `timeoutMs`. */
+  /** Resolves true once the views are live and every projection has reached `position`, false after `timeoutMs`. */
   waitFor(position: number, timeoutMs: number): Promise<boolean>;
 }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { CommandBus } from '../../application/command-bus';
 import { EventStore, StoreUnavailableError } from '../../application/ports/event-store';
 import { ViewsUnavailableError } from '../../application/ports/view-store';
+import { MemoryViewStore } from '../../infrastructure/read-models/memory-view-store';
+import { Projector } from '../../read-models/projector';
+import { createReadModels } from '../../read-models/read-models';
 import { FINGERPRINT, mutationDocument } from './support/fixtures';
 import { codeOf, expectNoInternals } from './support/expectations';
 import { Platform, routes } from './support/platform';
@@ -170,6 +173,40 @@ describe('errors a console can act on', () => {
     const response = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at: ahead }, 'USER_ADMIN');
     expect(codeOf(response)).toBe('VIEWS_STALE');
     expect(response.body.errors?.[0].message).toMatch(new RegExp(`not ${ahead}, within 150 ms; retry shortly`));
+  });
+});
+
+describe('views that are not live', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    // A projector that never starts: its views stay where a start leaves them, catching up.
+    p = await Platform.start({
+      override: (deps, store) => {
+        const views = new MemoryViewStore();
+        return { ...deps, readModels: createReadModels(views, new Projector(store, views)) };
+      },
+      limits: { consistencyTimeoutMs: 150 },
+    });
+  });
+  afterAll(() => p.close());
+
+  it('answer VIEWS_STALE with the reason and the position they hold, not an answer from an older log', async () => {
+    const serial = await p.device('ACTIVE');
+    const read = await p.gql('query($s: String!) { device(serial: $s) { serial } }', { s: serial }, 'USER_ADMIN');
+    expect(read.body.data).toEqual({ device: null });
+    expect(read.body.errors).toMatchObject([
+      {
+        message: 'the views are catching up with the log; retry shortly',
+        path: ['device'],
+        extensions: { code: 'VIEWS_STALE', position: 0 },
+      },
+    ]);
+    const at = await p.head();
+    const own = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at }, 'USER_ADMIN');
+    expect(own.body.errors?.[0]).toMatchObject({
+      message: `the views hold the log up to position 0, not ${at}: the views are catching up with the log; retry shortly`,
+      extensions: { code: 'VIEWS_STALE', position: 0, wanted: at },
+    });
   });
 });
 

@@ -1,5 +1,4 @@
-import { ViewsUnavailableError } from '../../application/ports/view-store';
-import { ReadModels } from '../../application/ports/read-models';
+import { ReadModels, ViewsStaleError } from '../../application/ports/read-models';
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 import { RedisViewStore } from '../../infrastructure/read-models/redis-view-store';
 import { Projector } from '../../read-models/projector';
@@ -44,9 +43,10 @@ describe('when Redis goes away under the projector', () => {
 
   it('reports stale and refuses queries with a clear error while Redis is down', async () => {
     await redis.kill();
-    await eventually(async () => (await models.status()).stale);
+    await expect(models.device('UKEY-000001')).rejects.toThrow(/cannot be reached/);
+    await eventually(() => projector.status().stale);
     expect(await models.status()).toMatchObject({ stale: true, reason: expect.stringMatching(/unavailable \(stale\)/) });
-    await expect(models.device('UKEY-000001')).rejects.toThrow(ViewsUnavailableError);
+    await expect(models.device('UKEY-000001')).rejects.toThrow(ViewsStaleError);
     await expect(models.audit({}, {})).rejects.toThrow(/read models are unavailable \(stale\).*retry shortly/);
     expect(faults.length).toBeGreaterThan(0);
   });
@@ -86,13 +86,64 @@ describe('when Redis is down as the projector starts', () => {
       expect(await views.ready(200)).toBe(false);
       projector.start();
       expect(await models.status()).toMatchObject({ stale: true });
-      await expect(models.devices({}, {})).rejects.toThrow(ViewsUnavailableError);
+      await expect(models.devices({}, {})).rejects.toThrow(ViewsStaleError);
       await redis.restart();
       const head = (await store.readAll()).pop()!.position;
       expect(await projector.waitFor(head, 15_000)).toBe(true);
       expect((await models.device('UKEY-000003'))?.status).toBe('ACTIVE');
       expect(await models.status()).toEqual({ position: head, stale: false });
     } finally {
+      await projector.stop();
+      await views.close();
+      await store.close();
+      await redis.kill();
+    }
+  });
+});
+
+describe('while the projector rebuilds views that Redis lost', () => {
+  it('refuses queries, and read-your-writes waits for the rebuild, rather than answer from half-built views', async () => {
+    const redis = await ScratchRedis.start();
+    const store = new InMemoryEventStore();
+    const p = platform(store);
+    for (const n of [4, 5, 6, 7]) await p.activeDevice(`UKEY-00000${n}`, 'grid-west', `user-${n}`);
+    const views = RedisViewStore.open(redis.url, testNamespace('rebuild'));
+    // Small batches, so the rebuild takes several pages, and it can be held between them.
+    const projector = new Projector(store, views, { batchSize: 2, minRetryMs: 20, maxRetryMs: 250 });
+    const models = createReadModels(views, projector);
+    const head = (await store.readAll()).pop()!.position;
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let pagesLeft = Infinity;
+    const readAll = store.readAll.bind(store);
+    jest.spyOn(store, 'readAll').mockImplementation(async (options) => {
+      if (pagesLeft-- <= 0) await held;
+      return readAll(options);
+    });
+    try {
+      projector.start();
+      expect(await projector.waitFor(head, 10_000)).toBe(true);
+      expect((await models.device('UKEY-000007'))?.status).toBe('ACTIVE');
+
+      // Enough pages that some batches are applied (a few are written ahead) before it is held.
+      pagesLeft = 5;
+      await redis.kill();
+      await redis.restart();
+      await eventually(() => projector.status().position > 0 && projector.status().position < head, 15_000);
+
+      const { reason } = projector.status();
+      expect(reason).toMatch(/lost views: they hold the log up to position \d+, not \d+; they are being rebuilt from the log, retry shortly/);
+      await expect(models.device('UKEY-000007')).rejects.toThrow(new ViewsStaleError(reason!, projector.status().position));
+      await expect(models.devices({}, {})).rejects.toThrow(ViewsStaleError);
+      expect(await models.status()).toMatchObject({ stale: true, reason });
+      expect(await projector.waitFor(head, 200)).toBe(false);
+
+      release();
+      expect(await projector.waitFor(head, 15_000)).toBe(true);
+      expect((await models.device('UKEY-000007'))?.status).toBe('ACTIVE');
+      expect(await contentOf(views)).toEqual(await cleanReplay(store));
+    } finally {
+      release();
       await projector.stop();
       await views.close();
       await store.close();
