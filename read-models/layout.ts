@@ -4,9 +4,9 @@ import { ViewOp, ViewStore } from '../application/ports/view-store';
  * The version of what the projections write: their keys and how values are encoded. Raise it with
  * any change to either, so that views written before are rebuilt instead of being misread.
  * 1: the layout before versions were recorded. 2: audit entries kept in blocks of positions, and
- * no index of all entries.
+ * no index of all entries. 3: audit entries also indexed under the targets they name (concerns).
  */
-export const VIEW_LAYOUT = '2';
+export const VIEW_LAYOUT = '3';
 const LAYOUT_KEY = 'layout';
 
 /** Every applied batch carries this, so views always say which layout wrote them. */

@@ -12,8 +12,11 @@ interface StatsArgs {
 
 type FeedFilter = Pick<AuditFilter, 'target' | 'actorId' | 'action' | 'outcome'>;
 
+/** As the audit query filters: a target matches the entry's own and those it names. */
 const matches = (filter: FeedFilter) => (entry: AuditEntry): boolean =>
-  (Object.keys(filter) as (keyof FeedFilter)[]).every((field) => entry[field] === filter[field]);
+  (Object.keys(filter) as (keyof FeedFilter)[]).every(
+    (field) => entry[field] === filter[field] || (field === 'target' && entry.concerns.includes(filter.target!)),
+  );
 
 export const auditResolvers = (env: ResolverEnv) => {
   const { deps } = env;

@@ -18,9 +18,12 @@ export const auditTypeDefs = /* GraphQL */ `
     at: DateTime!
     commandId: String!
     correlationId: String!
+    "Other targets the event names: the device and charger of a charge, the device a key range went to, the charger a device authenticated at, what a refused request asked for."
+    concerns: [String!]!
   }
 
   input AuditFilter {
+    "Entries about this target (device:<serial>, charger:<id>, ...): of its stream, or naming it among their concerns."
     target: String
     actorId: String
     action: String
@@ -64,6 +67,7 @@ export const auditTypeDefs = /* GraphQL */ `
   }
 
   input AuditFeedFilter {
+    "As in AuditFilter: the target's own entries and those that name it."
     target: String
     actorId: String
     action: String

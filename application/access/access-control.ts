@@ -9,7 +9,7 @@ import { Identifier } from '../../domain/shared/types';
 import { Clock, Load } from '../command-bus';
 import { EventStore } from '../ports/event-store';
 import { AccessCheckUnavailableError, AccessError, forbidden, unauthenticated } from './errors';
-import { commandRule, CommandScope, governedAggregates, grants, queryRule, Rule } from './policy';
+import { commandRule, CommandScope, governedAggregates, grants, QueryOperation, queryRule, queryTargets, Rule } from './policy';
 import { Principal, PrincipalDirectory, PrincipalDirectoryOptions } from './principal-directory';
 import { bearerToken, hashToken, mayHoldToken } from './tokens';
 
@@ -119,7 +119,10 @@ export class AccessControl {
   async authorizeQuery(principal: Principal | null, operation: string, target?: string): Promise<Decision> {
     const rule = queryRule(operation);
     const recorded = rule === undefined ? UNKNOWN_QUERY : operation;
-    const deny = (error: AccessError) => this.deny(principal, recorded, recordable(target), error);
+    const id = recordable(target);
+    const aggregate = rule === undefined ? undefined : queryTargets[operation as QueryOperation];
+    const deny = (error: AccessError) =>
+      this.deny(principal, recorded, id !== null && aggregate !== undefined ? streamOf(aggregate, id) : id, error);
 
     if (principal === null) {
       return deny(unauthenticated(`reading ${recorded} needs a principal; ${advice(rule, 'read')}`));

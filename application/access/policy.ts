@@ -131,6 +131,17 @@ export const queryPolicy: QueryPolicy = {
   viewsStatus: { roles: viewReaders },
 };
 
+/**
+ * The aggregate whose id a query names, so that a refused query records the stream it asked
+ * about, as a refused command does.
+ */
+export const queryTargets: Partial<Readonly<Record<QueryOperation, { readonly streamPrefix: string }>>> = {
+  device: deviceAggregate,
+  deviceBalance: deviceAggregate,
+  deviceHistory: deviceAggregate,
+  charger: chargerAggregate,
+};
+
 const own = Object.prototype.hasOwnProperty;
 
 /** Whether the command has a mutation of its own: some role may send it, and not only inside another mutation. */

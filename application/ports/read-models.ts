@@ -83,10 +83,15 @@ export interface AuditEntry {
   readonly at: string;
   readonly commandId: string;
   readonly correlationId: string;
+  /**
+   * Other targets the event names: the device and charger of a charge, the device a key range went
+   * to, the charger a device authenticated at, what a refused request asked for.
+   */
+  readonly concerns: readonly string[];
 }
 
 export interface AuditFilter {
-  /** Exact target, e.g. `device:UKEY-0001`. */
+  /** Entries about a target, e.g. `device:UKEY-0001`: of its stream, or naming it among their concerns. */
   readonly target?: string;
   readonly actorId?: string;
   readonly action?: string;

@@ -1,6 +1,7 @@
 import { AuditEntry, AuditOutcome } from '../../application/ports/read-models';
 import { RecordedEvent } from '../../application/ports/event-store';
 import { ViewOp } from '../../application/ports/view-store';
+import { governedAggregates } from '../../application/access/policy';
 import { ProjectedEvent, Projection } from '../projection';
 
 // Keys. Every index holds the same members, `<ISO time>|<position>`, so members sort by time then
@@ -66,12 +67,14 @@ type EntryRow = readonly [
   outcome?: AuditOutcome,
   reason?: string | null,
   correlationId?: string,
+  concerns?: readonly string[],
 ];
 
-const entryRow = (recorded: RecordedEvent, { outcome, reason }: Judged): EntryRow => {
+const entryRow = (recorded: RecordedEvent, { outcome, reason }: Judged, concerns: readonly string[]): EntryRow => {
   const { position, id, streamId, revision, type, metadata } = recorded;
   const { actorId, actorRole, commandId, correlationId } = metadata;
   const row = [position, id, streamId, revision, type, actorId, actorRole, commandId] as const;
+  if (concerns.length > 0) return [...row, outcome, reason, correlationId, concerns];
   if (correlationId !== commandId) return [...row, outcome, reason, correlationId];
   return outcome === 'SUCCESS' && reason === null ? row : [...row, outcome, reason];
 };
@@ -82,7 +85,7 @@ export const rowsOf = (field: string): Map<number, EntryRow> =>
 
 /** The entry of the index member `member`, from its row. */
 export const entryFrom = (member: string, row: EntryRow): AuditEntry => {
-  const [position, eventId, streamId, revision, action, actorId, actorRole, commandId, outcome, reason, correlationId] = row;
+  const [position, eventId, streamId, revision, action, actorId, actorRole, commandId, outcome, reason, correlationId, concerns] = row;
   return {
     position,
     eventId,
@@ -97,6 +100,7 @@ export const entryFrom = (member: string, row: EntryRow): AuditEntry => {
     at: timeOf(member),
     commandId,
     correlationId: correlationId ?? commandId,
+    concerns: concerns ?? [],
   };
 };
 
@@ -107,6 +111,32 @@ export const targetOf = (streamId: string): string => {
 };
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
+
+const STREAM_PREFIXES = new Set(governedAggregates.map((aggregate) => aggregate.streamPrefix));
+
+/** A refused request records the stream it asked for; other text (an id alone) names no target. */
+const requestedTarget = (value: unknown): string | undefined => {
+  const asked = text(value);
+  return asked !== undefined && STREAM_PREFIXES.has(asked.slice(0, asked.indexOf('-'))) ? targetOf(asked) : undefined;
+};
+
+/**
+ * The targets an event names besides its stream's: the device and the charger of a charge, the
+ * device a key range went to, the charger a device authenticated at, what a refused request asked
+ * for. The entry is indexed under each, so a device's audit shows its failed charges and the
+ * requests refused on it, not only the events of its own stream.
+ */
+const concernsOf = (recorded: RecordedEvent): readonly string[] => {
+  const data = recorded.data as Readonly<Record<string, unknown>> | null;
+  if (typeof data !== 'object' || data === null) return [];
+  const serial = text(data.deviceSerial);
+  const charger = text(data.chargerId);
+  const asked = recorded.type === 'AccessDenied' ? requestedTarget(data.target) : undefined;
+  if (serial === undefined && charger === undefined && asked === undefined) return [];
+  const own = targetOf(recorded.streamId);
+  const named = [serial && `device:${serial}`, charger && `charger:${charger}`, asked];
+  return named.filter((target): target is string => target !== undefined && target !== own);
+};
 
 interface Judged {
   readonly outcome: AuditOutcome;
@@ -141,7 +171,7 @@ const judge = ({ event, recorded }: ProjectedEvent): Judged => {
   // Written by the access layer; read field by field, since this build holds no codec for it.
   if (recorded.type === 'AccessDenied') {
     const data = (recorded.data ?? {}) as Record<string, unknown>;
-    const target = text(data.target);
+    const target = requestedTarget(data.target) ?? text(data.target);
     const what = `${text(data.reason) ?? 'DENIED'}: ${text(data.operation) ?? 'unknown operation'}`;
     return { outcome: 'REFUSED', reason: target ? `${what} on ${target}` : what };
   }
@@ -164,6 +194,7 @@ export const auditEntryOf = (e: ProjectedEvent): AuditEntry => {
     at,
     commandId: metadata.commandId,
     correlationId: metadata.correlationId,
+    concerns: concernsOf(recorded),
   };
 };
 
@@ -228,7 +259,7 @@ export const auditProjection: Projection = {
       if (rows.length > 0) blocks[block] = `${blocks[block] ?? ''}${JSON.stringify(rows).slice(1, -1)},`;
     };
     const [streams, actors, actions] = [new Groups(), new Groups(), new Groups()];
-    const [outcomes, failures] = [new Groups(), new Groups()];
+    const [concerned, outcomes, failures] = [new Groups(), new Groups(), new Groups()];
     const [hours, days] = [new BucketCounts(granularities.hour.length), new BucketCounts(granularities.day.length)];
     for (const e of events) {
       const { recorded, at } = e;
@@ -241,9 +272,11 @@ export const auditProjection: Projection = {
         block = blockOfEntry;
         rows = [];
       }
-      rows.push(entryRow(recorded, judged));
+      const concerns = concernsOf(recorded);
+      rows.push(entryRow(recorded, judged, concerns));
       // By stream: the target follows from it, once per stream in the batch.
       streams.add(recorded.streamId, member);
+      for (const target of concerns) concerned.add(target, member);
       actors.add(recorded.metadata.actorId, member);
       actions.add(type, member);
       hours.count(at, type);
@@ -260,6 +293,7 @@ export const auditProjection: Projection = {
       { kind: 'index', key: ACTORS, members: actors.values() },
     ];
     streams.indexes((streamId) => byTarget(targetOf(streamId)), ops);
+    concerned.indexes(byTarget, ops);
     actors.indexes(byActor, ops);
     actions.indexes(byAction, ops);
     outcomes.indexes((outcome) => byOutcome(outcome as FailureOutcome), ops);

@@ -69,17 +69,26 @@ describe('auditFeed', () => {
     const serial = p.newSerial();
     const feed = collect(
       as('AUDITOR'),
-      'subscription($target: String) { auditFeed(filter: { target: $target }) { action target actorRole outcome } }',
-      2,
+      'subscription($target: String) { auditFeed(filter: { target: $target }) { action target concerns actorRole outcome } }',
+      3,
       { target: `device:${serial}` },
     );
     await feed.started();
     await initialize(p.newSerial()); // another device: filtered out
     await initialize(serial);
     await p.gql(mutationDocument('DistributeDevice'), { input: { commandId: randomUUID(), serial, organisation: 'grid-east' } }, 'USER_ADMIN');
+    // Refused, on another stream, but about the device: the feed for the device shows it.
+    await p.gql(mutationDocument('FreezeDevice'), { input: { commandId: randomUUID(), serial, reason: 'audit' } }, 'AUDITOR');
     expect((await feed.done).map((r) => r.data.auditFeed)).toEqual([
-      { action: 'DeviceInitialized', target: `device:${serial}`, actorRole: 'SECURITY_ADMIN', outcome: 'SUCCESS' },
-      { action: 'DeviceDistributed', target: `device:${serial}`, actorRole: 'USER_ADMIN', outcome: 'SUCCESS' },
+      { action: 'DeviceInitialized', target: `device:${serial}`, concerns: [], actorRole: 'SECURITY_ADMIN', outcome: 'SUCCESS' },
+      { action: 'DeviceDistributed', target: `device:${serial}`, concerns: [], actorRole: 'USER_ADMIN', outcome: 'SUCCESS' },
+      {
+        action: 'AccessDenied',
+        target: expect.stringMatching(/^access:/),
+        concerns: [`device:${serial}`],
+        actorRole: 'AUDITOR',
+        outcome: 'REFUSED',
+      },
     ]);
   });
 

@@ -65,7 +65,7 @@ const lifecycle = async (p: Platform): Promise<void> => {
   await p.appendForeign(
     'access-eve',
     'AccessDenied',
-    { principalId: 'eve', role: 'AUDITOR', operation: 'freezeDevice', target: 'device:UKEY-000001', reason: 'FORBIDDEN' },
+    { principalId: 'eve', role: 'AUDITOR', operation: 'freezeDevice', target: 'device-UKEY-000001', reason: 'FORBIDDEN' },
     { id: 'eve', role: 'AUDITOR' },
   );
 };
@@ -80,6 +80,18 @@ const allPages = async <T>(read: (after?: string) => Promise<{ items: readonly T
     after = page.endCursor ?? undefined;
   } while (after !== undefined);
   return items;
+};
+
+/** The other targets an event names, read off its data: what a search by those targets must find too. */
+const namedBy = (event: RecordedEvent): string[] => {
+  const data = event.data as Record<string, unknown>;
+  const own = event.streamId.replace('-', ':');
+  const named = [
+    data.deviceSerial && `device:${data.deviceSerial}`,
+    data.chargerId && `charger:${data.chargerId}`,
+    event.type === 'AccessDenied' && String(data.target).replace('-', ':'),
+  ];
+  return named.filter((target): target is string => typeof target === 'string' && target !== own);
 };
 
 const outcomeOf = (type: string): string => (type === 'ChargeFailed' ? 'FAILED' : REFUSALS.includes(type) ? 'REFUSED' : 'SUCCESS');
@@ -239,9 +251,11 @@ describe.each(bothStores)('read models in the $name view store', (kind) => {
           at: event.metadata.occurredAt,
           commandId: event.metadata.commandId,
           correlationId: event.metadata.correlationId,
+          concerns: namedBy(event),
         });
       }
       expect(entries.find((e) => e.action === 'PrincipalCreated')?.correlationId).toBe('onboarding-7');
+      expect(entries.find((e) => e.action === 'ChargeFailed')?.concerns).toEqual(['device:UKEY-000002', 'charger:kiosk-1']);
     });
 
     it('records refusals and failures with their reason, and nothing secret', async () => {
@@ -277,18 +291,28 @@ describe.each(bothStores)('read models in the $name view store', (kind) => {
         expect(found.length).toBeGreaterThan(0);
         expect((await models.audit(filter, { first: 1 })).total).toBe(found.length);
       };
-      await expectMatch({ target: 'device:UKEY-000002' }, (e) => e.target === 'device:UKEY-000002');
+      const about = (target: string) => (e: AuditEntry) => e.target === target || e.concerns.includes(target);
+      await expectMatch({ target: 'device:UKEY-000002' }, about('device:UKEY-000002'));
+      await expectMatch({ target: 'charger:kiosk-1' }, about('charger:kiosk-1'));
+      // A device's audit holds its failed charges and the requests refused on it, not only its own stream.
+      const device2 = await allPages((after) => models.audit({ target: 'device:UKEY-000002' }, { first: 500, after }));
+      expect(device2).toContainEqual(expect.objectContaining({ action: 'ChargeFailed', target: 'charge:c-3', reason: 'DEVICE_PIN_LOCKED' }));
+      expect(device2.filter((e) => e.action === 'KeyRangeIssued')).toHaveLength(1);
+      const device1 = await allPages((after) => models.audit({ target: 'device:UKEY-000001', outcome: 'REFUSED' }, { first: 500, after }));
+      expect(device1).toEqual([expect.objectContaining({ action: 'AccessDenied', target: 'access:eve' })]);
+      const kiosk1 = await allPages((after) => models.audit({ target: 'charger:kiosk-1', outcome: 'REFUSED' }, { first: 500, after }));
+      expect(kiosk1.map((e) => e.action)).toEqual(Array(5).fill('DeviceAuthenticationFailed'));
       await expectMatch({ actorId: 'kiosk-agent' }, (e) => e.actorId === 'kiosk-agent');
       await expectMatch({ outcome: 'REFUSED' }, (e) => e.outcome === 'REFUSED');
       // Successes have no index of their own: they are the entries that are no failure.
       await expectMatch({ outcome: 'SUCCESS' }, (e) => e.outcome === 'SUCCESS');
       for (const target of ['device:UKEY-000002', 'device:UKEY-000003']) {
-        await expectMatch({ outcome: 'SUCCESS', target }, (e) => e.outcome === 'SUCCESS' && e.target === target);
+        await expectMatch({ outcome: 'SUCCESS', target }, (e) => e.outcome === 'SUCCESS' && about(target)(e));
       }
       await expectMatch({ outcome: 'SUCCESS', actorId: 'kiosk-agent', action: 'ChargeStarted' }, (e) =>
         e.outcome === 'SUCCESS' && e.actorId === 'kiosk-agent' && e.action === 'ChargeStarted');
       await expectMatch({ actorId: 'kiosk-agent', outcome: 'REFUSED', target: 'device:UKEY-000002' }, (e) =>
-        e.actorId === 'kiosk-agent' && e.outcome === 'REFUSED' && e.target === 'device:UKEY-000002');
+        e.actorId === 'kiosk-agent' && e.outcome === 'REFUSED' && about('device:UKEY-000002')(e));
       const from = '2026-03-01T09:00:00.000Z';
       const to = '2026-03-02T00:00:00.000Z';
       await expectMatch({ from, to }, (e) => e.at >= from && e.at < to);

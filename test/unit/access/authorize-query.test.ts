@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/Either';
 import { Principal } from '../../../application/access/access-control';
-import { grants, queryOperations, queryPolicy } from '../../../application/access/policy';
+import { grants, QueryOperation, queryOperations, queryPolicy, queryTargets } from '../../../application/access/policy';
 import { PrincipalRole } from '../../../domain/principal';
 import { own, other, platform, Platform, SERIAL } from './fixture';
 
@@ -46,6 +46,12 @@ const expectAllowed = async (principal: Principal, operation: string, target?: s
   expect(appended).toEqual([]);
 };
 
+/** A query about one device or charger records the stream it asked for; the others, the id as given. */
+const recordedTarget = (operation: QueryOperation, target: string): string => {
+  const aggregate = queryTargets[operation];
+  return aggregate === undefined ? target : `${aggregate.streamPrefix}-${target}`;
+};
+
 describe('authorizeQuery, role by role', () => {
   it.each(roles)('lets %s read exactly what the table grants it', async (role) => {
     const principal = await p.principal(role);
@@ -53,8 +59,19 @@ describe('authorizeQuery, role by role', () => {
     const target = role === 'CHARGER' ? own.chargerId : SERIAL;
     for (const operation of queryOperations) {
       if (grants(queryPolicy[operation], role)) await expectAllowed(principal, operation, target);
-      else await expectDenied(principal, operation, target, 'FORBIDDEN', { operation, target });
+      else await expectDenied(principal, operation, target, 'FORBIDDEN', { operation, target: recordedTarget(operation, target) });
     }
+  });
+
+  it('records the stream a refused query about one device or charger asked for, as for a command', async () => {
+    await expectDenied(await p.principal('GATEWAY'), 'deviceHistory', SERIAL, 'FORBIDDEN', {
+      operation: 'deviceHistory',
+      target: `device-${SERIAL}`,
+    });
+    await expectDenied(await p.principal('GATEWAY'), 'charger', own.chargerId, 'FORBIDDEN', {
+      operation: 'charger',
+      target: `charger-${own.chargerId}`,
+    });
   });
 
   it('says who may read instead', async () => {
@@ -97,7 +114,7 @@ describe('a charger reads only its own charger view', () => {
   ])('may not read %s', async (_, target) => {
     const message = await expectDenied(await p.principal('CHARGER'), 'charger', target, 'FORBIDDEN', {
       operation: 'charger',
-      target: target ?? null,
+      target: target === undefined ? null : `charger-${target}`,
     });
     expect(message).toBe('a charger may read only its own charger view: ask for charger qkc-1');
   });
