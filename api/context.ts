@@ -10,6 +10,8 @@ export interface AuditVerification {
   readonly checked: number;
   readonly firstBadPosition: number | null;
   readonly reason: string | null;
+  /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
+  readonly since: number | null;
 }
 
 /** What the API needs from the rest of the platform; it creates none of it. */

@@ -7,10 +7,10 @@ import { createApiServer } from '../api/server';
 import { checkViews, rebuildViews } from '../read-models/rebuild';
 import { ConfigError, describeEventStore, describeReadModels, loadConfig } from '../infrastructure/config';
 import { MasterKeyError } from '../infrastructure/keys/master-key';
-import { openCore, openPlatform, openViews } from '../infrastructure/platform';
+import { Core, openCore, openPlatform, openViews } from '../infrastructure/platform';
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
-import { verifyAudit } from '../infrastructure/audit-verify';
+import { AuditVerifyOptions, HEAD_FILE, verifyAudit } from '../infrastructure/audit-verify';
 import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
 import { SaeId } from '../domain/saekeys';
@@ -80,7 +80,7 @@ const serve = async (): Promise<void> => {
       access: platform.access,
       store: platform.store,
       changes: platform.projector,
-      auditVerify: () => verifyAudit({ store: platform.store, dataDir: config.dataDir }),
+      auditVerify: () => verifyAudit(auditOptions(platform)),
       charging: chargeKeyDelivery(platform.bus, platform.keyPool),
     },
     { production: config.production },
@@ -176,14 +176,29 @@ const projections = async (action: string | undefined): Promise<void> => {
   }
 };
 
+const auditOptions = (core: Core): AuditVerifyOptions => ({
+  store: core.store,
+  dataDir: core.config.dataDir,
+  headKey: core.masterKey.derive('audit-head/v1'),
+});
+
 const audit = async (action: string | undefined): Promise<void> => {
   if (action !== 'verify') throw new UsageError('audit takes verify');
   const core = openCore(loadConfig());
   try {
-    const report = await verifyAudit({ store: core.store, dataDir: core.config.dataDir });
-    if (report.ok) out(`audit chain intact: ${report.checked} events checked`);
-    else {
-      out(`audit chain BROKEN at position ${report.firstBadPosition}: ${report.reason}`);
+    const report = await verifyAudit(auditOptions(core));
+    if (report.ok) {
+      const head = path.join(core.config.dataDir, HEAD_FILE);
+      out(
+        `audit chain intact: ${report.checked} events checked; ` +
+          (report.since === null
+            ? `no earlier verification was recorded in ${head}, so events cut from the end of the log before now would not show; ` +
+              'this run recorded the head'
+            : `the head the last verification saw (position ${report.since}) is still in place`),
+      );
+    } else {
+      const where = report.firstBadPosition === null ? '' : ` at position ${report.firstBadPosition}`;
+      out(`audit chain BROKEN${where}: ${report.reason}`);
       process.exitCode = 1;
     }
   } finally {

@@ -1,14 +1,30 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChainHead, ChainReport, EventStore } from '../application/ports/event-store';
 
-export type AuditVerification = Pick<ChainReport, 'ok' | 'checked' | 'firstBadPosition' | 'reason'>;
+export type AuditVerification = Pick<ChainReport, 'ok' | 'checked' | 'firstBadPosition' | 'reason'> & {
+  /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
+  readonly since: number | null;
+};
+
+export interface AuditVerifyOptions {
+  readonly store: EventStore;
+  readonly dataDir: string;
+  /** The master key's 'audit-head/v1' subkey: seals the head each good verification records. */
+  readonly headKey: Buffer;
+}
+
+export const HEAD_FILE = 'audit-head.json';
 
 /**
  * Verifies the whole chain, then checks that the head the last good verification saw is still in
- * place: deleting events at the end of the log is the one edit the chain alone cannot show.
+ * place: deleting events at the end of the log is the one edit the chain alone cannot show. The
+ * head is recorded sealed, so whoever can write the data directory cannot record a head of a cut
+ * log in its place; a record that is not sealed with this platform's key fails verification
+ * rather than being ignored, since ignoring it would let anyone switch the check off.
  */
-export const verifyAudit = async ({ store, dataDir }: { store: EventStore; dataDir: string }): Promise<AuditVerification> => {
+export const verifyAudit = async ({ store, dataDir, headKey }: AuditVerifyOptions): Promise<AuditVerification> => {
   if (store.verifyChain === undefined) {
     return {
       ok: false,
@@ -17,34 +33,67 @@ export const verifyAudit = async ({ store, dataDir }: { store: EventStore; dataD
       reason:
         'this event store keeps no hash chain (EventStoreDB cannot edit events in place, but it cannot prove that either); ' +
         'use the SQLite or PostgreSQL store where the audit must be tamper-evident',
+      since: null,
+    };
+  }
+  const file = path.join(dataDir, HEAD_FILE);
+  const seen = readHead(file, headKey);
+  if (seen === 'forged') {
+    return {
+      ok: false,
+      checked: 0,
+      firstBadPosition: null,
+      reason:
+        `${file}, the head the last verification saw, is not sealed with this platform's key: it was edited or replaced. ` +
+        'Restore it from a backup of the data directory, or compare the log with an archived copy, before trusting the log',
+      since: null,
     };
   }
   const report = await store.verifyChain();
-  const file = path.join(dataDir, 'audit-head.json');
-  const seen = readHead(file);
   // The head an earlier verification saw must still be there, with its chain value: a log cut at
   // its end, even one that has grown again since, fails here.
   const checked = report.ok && seen !== undefined ? await store.verifyChain({ since: seen }) : report;
-  if (!checked.ok) return summary(checked, report.checked);
-  if (report.head !== null) {
-    fs.mkdirSync(dataDir, { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(report.head));
-  }
-  return summary(report, report.checked);
+  const since = seen?.position ?? null;
+  if (!checked.ok) return { ...summary(checked, report.checked), since };
+  if (report.head !== null) writeHead(file, report.head, headKey);
+  return { ...summary(report, report.checked), since };
 };
 
-const summary = (report: ChainReport, checked: number): AuditVerification => ({
+const summary = (report: ChainReport, checked: number) => ({
   ok: report.ok,
   checked,
   firstBadPosition: report.firstBadPosition,
   reason: report.reason,
 });
 
-const readHead = (file: string): ChainHead | undefined => {
+const sealOf = (head: ChainHead, key: Buffer): Buffer =>
+  createHmac('sha256', key).update(`qkmp audit head\n${head.position}\n${head.chain}`).digest();
+
+/** Written whole or not at all (a rename), readable by the owner only. */
+const writeHead = (file: string, head: ChainHead, key: Buffer): void => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const next = `${file}.next`;
+  const record = { position: head.position, chain: head.chain, seal: sealOf(head, key).toString('hex') };
+  fs.writeFileSync(next, JSON.stringify(record), { mode: 0o600 });
+  fs.renameSync(next, file);
+};
+
+/** The recorded head; undefined when none was recorded, 'forged' when the record does not carry this key's seal. */
+const readHead = (file: string, key: Buffer): ChainHead | 'forged' | undefined => {
+  let text: string;
   try {
-    const head = JSON.parse(fs.readFileSync(file, 'utf8')) as ChainHead;
-    return Number.isSafeInteger(head.position) && /^[0-9a-f]{64}$/.test(head.chain) ? head : undefined;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const { position, chain, seal } = JSON.parse(text) as Record<string, unknown>;
+    if (!Number.isSafeInteger(position) || typeof chain !== 'string' || !/^[0-9a-f]{64}$/.test(chain)) return 'forged';
+    if (typeof seal !== 'string' || !/^[0-9a-f]{64}$/.test(seal)) return 'forged';
+    const head = { position: position as number, chain };
+    return timingSafeEqual(Buffer.from(seal, 'hex'), sealOf(head, key)) ? head : 'forged';
   } catch {
-    return undefined;
+    return 'forged';
   }
 };

@@ -64,6 +64,8 @@ export const auditTypeDefs = /* GraphQL */ `
     checked: SafeInt!
     firstBadPosition: SafeInt
     reason: String
+    "The position of the head the last good verification saw, found still in place; null when none was recorded, so a cut at the end of the log before now would not show."
+    since: SafeInt
   }
 
   input AuditFeedFilter {

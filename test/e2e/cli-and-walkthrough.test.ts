@@ -162,6 +162,30 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(broken.stdout).toMatch(/audit chain BROKEN at position 3/);
   });
 
+  it('audit verify refuses a head record rewritten to hide events deleted from the end', () => {
+    for (const role of ['AUDITOR', 'USER_ADMIN', 'GATEWAY']) tokenOf(dataDir, role);
+    const headFile = path.join(dataDir, 'audit-head.json');
+    expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/intact: 3 events checked; no earlier verification was recorded/);
+    expect(fs.statSync(headFile).mode & 0o777).toBe(0o600);
+    expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/the head the last verification saw \(position 3\) is still in place/);
+
+    const db = new Database(path.join(dataDir, 'qkmp.db'));
+    db.prepare('DELETE FROM events WHERE position = 3').run();
+    const cut = db.prepare('SELECT position, chain FROM events ORDER BY position DESC LIMIT 1').get() as { position: number; chain: Buffer };
+    db.close();
+    // Whoever can write the data directory can read the chain values and record the cut log's head.
+    const recorded = JSON.parse(fs.readFileSync(headFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(headFile, JSON.stringify({ ...recorded, position: cut.position, chain: cut.chain.toString('hex') }));
+    tokenOf(dataDir, 'SECURITY_ADMIN');
+    const broken = qkmp(dataDir, 'audit', 'verify');
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toMatch(/audit chain BROKEN: .*audit-head\.json, the head the last verification saw, is not sealed with this platform's key/);
+
+    // Nor can the record be removed silently: the check says what it could not rule out.
+    fs.rmSync(headFile);
+    expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/no earlier verification was recorded in .*audit-head\.json, so events cut from the end/);
+  });
+
   it('explains that in-memory views need no rebuild', () => {
     const run = qkmp(dataDir, 'projections', 'rebuild');
     expect(run.status).toBe(0);
