@@ -60,10 +60,19 @@ const SCAN_COUNT = 1000;
 /** Script commands with more arguments go with the script itself (see apply). */
 const BY_DIGEST_MAX_ARGS = 1000;
 
+/** Far above any answer of a working Redis here: a replay's largest script takes tens of ms. */
+export const DEFAULT_REPLY_TIMEOUT_MS = 3000;
+
+export interface RedisViewStoreOptions {
+  /** How long a command may wait for Redis's answer before the views count as unavailable. */
+  readonly replyTimeoutMs?: number;
+}
+
 /**
  * Views in Redis through node-redis, every key under `namespace`. Commands fail at once with
- * ViewsUnavailableError while Redis is unreachable; the client keeps reconnecting in the
- * background (backoff up to 2 s) and `watch` says when it is back.
+ * ViewsUnavailableError while Redis is unreachable, and after replyTimeoutMs when it does not
+ * answer; the client keeps reconnecting in the background (backoff up to 2 s) and `watch` says
+ * when it is back.
  */
 export class RedisViewStore implements ViewStore {
   private reachable = false;
@@ -75,27 +84,24 @@ export class RedisViewStore implements ViewStore {
     readonly where: string,
     /** False for a scratch store that shares its parent's connection. */
     private readonly ownsClient: boolean,
+    private readonly replyTimeoutMs: number,
   ) {
     checkNamespace(namespace);
     if (!ownsClient) return;
-    const announce = (state: 'down' | 'up'): void => {
-      if (this.reachable === (state === 'up')) return;
-      this.reachable = state === 'up';
-      for (const listener of this.listeners) listener(state);
-    };
     // Without an 'error' listener node-redis crashes the process when Redis goes away.
-    client.on('error', () => announce('down'));
-    client.on('end', () => announce('down'));
-    client.on('ready', () => announce('up'));
+    client.on('error', () => this.announce('down'));
+    client.on('end', () => this.announce('down'));
+    client.on('ready', () => this.announce('up'));
   }
 
   /**
    * Starts connecting and returns at once: while Redis is down the store answers
    * ViewsUnavailableError and keeps trying. Use `ready` to wait for the first connection.
    */
-  static open(url: string, namespace = DEFAULT_VIEW_NAMESPACE): RedisViewStore {
+  static open(url: string, namespace = DEFAULT_VIEW_NAMESPACE, options: RedisViewStoreOptions = {}): RedisViewStore {
     const client = createViewClient(url);
-    const store = new RedisViewStore(client, namespace, `Redis (${describeUrl(url)})`, true);
+    const where = `Redis (${describeUrl(url)})`;
+    const store = new RedisViewStore(client, namespace, where, true, options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS);
     // connect() settles only once connected (or closed); until then commands fail fast.
     client.connect().catch(() => undefined);
     return store;
@@ -126,7 +132,7 @@ export class RedisViewStore implements ViewStore {
     let reply: Promise<unknown>;
     try {
       const command = applyCommand(this.namespace + CHECKPOINTS_KEY, this.namespace, writes);
-      reply = command.length > BY_DIGEST_MAX_ARGS ? this.client.sendCommand(withScript(command)) : this.byDigest(command);
+      reply = this.answered(command.length > BY_DIGEST_MAX_ARGS ? this.client.sendCommand(withScript(command)) : this.byDigest(command));
     } catch (error) {
       return Promise.reject(this.failure(error));
     }
@@ -224,7 +230,7 @@ export class RedisViewStore implements ViewStore {
 
   scratch(): RedisViewStore {
     const scratchNamespace = `${this.namespace.slice(0, -1)}-scratch:${randomUUID()}:`;
-    return new RedisViewStore(this.client, scratchNamespace, this.where, false);
+    return new RedisViewStore(this.client, scratchNamespace, this.where, false, this.replyTimeoutMs);
   }
 
   watch(listener: (state: 'down' | 'up') => void): () => void {
@@ -259,10 +265,38 @@ export class RedisViewStore implements ViewStore {
 
   private async guard<T>(command: () => Promise<T>): Promise<T> {
     try {
-      return await command();
+      return await this.answered(command());
     } catch (error) {
       throw this.failure(error);
     }
+  }
+
+  /**
+   * The reply, or ViewsUnavailableError once replyTimeoutMs has passed: node-redis times a command
+   * out only until it is written, so a Redis that stalls (paused, or cut off without a reset)
+   * would hold every query and the projector forever. A missed reply says the store is down,
+   * which stops the projector (it retries; the checkpoints make a write that lands late
+   * harmless); the next answer says it is up.
+   */
+  private answered<T>(reply: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.announce('down');
+        reject(new ViewsUnavailableError(this.where, new Error(`no answer within ${this.replyTimeoutMs} ms`)));
+      }, this.replyTimeoutMs);
+    });
+    const answer = reply.then((value) => {
+      this.announce('up');
+      return value;
+    });
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+  }
+
+  private announce(state: 'down' | 'up'): void {
+    if (this.reachable === (state === 'up')) return;
+    this.reachable = state === 'up';
+    for (const listener of this.listeners) listener(state);
   }
 
   private failure(error: unknown): unknown {

@@ -151,3 +151,38 @@ describe('while the projector rebuilds views that Redis lost', () => {
     }
   });
 });
+
+describe('when Redis stops answering under the projector', () => {
+  it('answers VIEWS_STALE after the reply timeout instead of waiting, and catches up once Redis answers again', async () => {
+    const redis = await ScratchRedis.start();
+    const store = new InMemoryEventStore();
+    const p = platform(store);
+    await p.activeDevice('UKEY-000008', 'grid-west', 'user-8');
+    const views = RedisViewStore.open(redis.url, testNamespace('paused'), { replyTimeoutMs: 300 });
+    const projector = new Projector(store, views, { minRetryMs: 20, maxRetryMs: 250 });
+    const models = createReadModels(views, projector);
+    try {
+      projector.start();
+      expect(await projector.waitFor((await store.readAll()).pop()!.position, 10_000)).toBe(true);
+
+      redis.pause();
+      // A hung Redis would hold this read for good: it must come back with a clear error.
+      await expect(models.device('UKEY-000008')).rejects.toThrow(/view store cannot be reached/);
+      await eventually(() => projector.status().stale);
+      await expect(models.devices({}, {})).rejects.toThrow(ViewsStaleError);
+      expect(await models.status()).toMatchObject({ stale: true });
+      await p.activeDevice('UKEY-000009', 'grid-west', 'user-9');
+
+      redis.resume();
+      expect(await projector.waitFor((await store.readAll()).pop()!.position, 15_000)).toBe(true);
+      expect((await models.device('UKEY-000009'))?.status).toBe('ACTIVE');
+      expect(await contentOf(views)).toEqual(await cleanReplay(store));
+    } finally {
+      redis.resume();
+      await projector.stop();
+      await views.close();
+      await store.close();
+      await redis.kill();
+    }
+  });
+});

@@ -55,6 +55,15 @@ export class ScratchRedis {
     });
   }
 
+  /** Stops the server without closing its connections, as a hung host would: commands get no answer. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Kills the server at once, as a crash would. */
   async kill(): Promise<void> {
     const child = this.process;
