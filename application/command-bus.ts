@@ -5,7 +5,7 @@ import { decode, decodeMessage, MessageCodecs } from '../domain/shared/codec';
 import { CommandEnvelope } from './command-envelope';
 import { decodeAll } from './event-decoding';
 import { eventIdFor } from './event-ids';
-import { CommandError, conflict, idempotencyKeyReused, staleRevision, storeUnavailable } from './errors';
+import { CommandError, conflict, idempotencyKeyReused, overtaken, staleRevision, storeUnavailable } from './errors';
 import {
   EventIdConflictError,
   EventStore,
@@ -133,7 +133,7 @@ export class CommandBus {
     const streamId = streamOf(route.aggregate, route.aggregate.targetOf(command.right));
 
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(route, envelope.right, command.right, streamId);
+      const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1);
       if (outcome !== 'retry') return outcome;
       if (attempt >= this.maxAttempts) {
         const current = await this.guard(() => this.store.readStream(streamId));
@@ -149,6 +149,8 @@ export class CommandBus {
     envelope: CommandEnvelope,
     command: Message,
     streamId: string,
+    /** Another writer moved the stream after an earlier attempt decided this command. */
+    overtakenBefore: boolean,
   ): Promise<E.Either<CommandError, CommandResult> | 'retry'> {
     const loaded = await this.load(route.aggregate, route.aggregate.targetOf(command));
     if (E.isLeft(loaded)) return loaded;
@@ -156,14 +158,16 @@ export class CommandBus {
 
     const earlier = byCommand.get(envelope.commandId);
     if (earlier !== undefined) return this.replay(envelope, command, streamId, earlier);
-    if (envelope.expectedRevision !== undefined && envelope.expectedRevision !== revision) {
-      return E.left(staleRevision(streamId, envelope.expectedRevision, revision, state));
-    }
+    const stale = envelope.expectedRevision !== undefined && envelope.expectedRevision !== revision;
+    // A stream that does not exist yet is no one else's change: the decision says what is wrong.
+    if (stale && revision >= 0) return E.left(staleRevision(streamId, envelope.expectedRevision!, revision, state));
 
     const decisionState = route.decisionState ? await route.decisionState(state, command, this.load) : E.right(state);
     if (E.isLeft(decisionState)) return decisionState;
     const decided = route.aggregate.decide(command, decisionState.right);
-    if (E.isLeft(decided)) return decided;
+    // The command applied to the state it was first decided on: the other writer's change refused it.
+    if (E.isLeft(decided)) return overtakenBefore ? E.left(overtaken(streamId, revision, decided.left, state)) : decided;
+    if (stale) return E.left(staleRevision(streamId, envelope.expectedRevision!, revision, state));
 
     const occurredAt = this.clock().toISOString();
     const events: NewEvent[] = decided.right.map((event, index) => ({

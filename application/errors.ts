@@ -29,6 +29,16 @@ export const staleRevision = (streamId: string, expected: number, actual: number
   currentState,
 });
 
+/** Decided again after another writer moved the stream, a command that applied before no longer does. */
+export const overtaken = (streamId: string, revision: number, refusal: CommandError, currentState: unknown): ApplicationError => ({
+  code: 'CONFLICT',
+  message:
+    `${streamId} changed while this command was decided (another console acted on it; now at revision ${revision}), ` +
+    `and the command no longer applies: ${refusal.message}`,
+  details: { streamId, revision, refusal: refusal.code },
+  currentState,
+});
+
 export const storeUnavailable = (message: string): ApplicationError => ({ code: 'STORE_UNAVAILABLE', message });
 
 export const idempotencyKeyReused = (commandId: string, usedBy: string, type: string): ApplicationError => ({

@@ -15,12 +15,25 @@ const LOST = mutationDocument('ReportDeviceLost');
 describe('errors a console can act on', () => {
   let p: Platform;
   let storeDown = false;
+  /** While set, appends wait until `count` of them are waiting: that many commands decide on one state. */
+  let appendsHeld: { count: number; waiting: (() => void)[] } | undefined;
+  const held = (): Promise<void> =>
+    new Promise((resolve) => {
+      const hold = appendsHeld!;
+      hold.waiting.push(resolve);
+      if (hold.waiting.length < hold.count) return;
+      appendsHeld = undefined;
+      hold.waiting.forEach((release) => release());
+    });
   beforeAll(async () => {
-    // The API's bus writes through a store that can be switched off; set-up goes straight to the real one.
+    // The API's bus writes through a store that can be switched off or held; set-up goes straight to the real one.
     const downable = (store: EventStore): EventStore =>
       Object.assign(Object.create(store) as EventStore, {
-        append: (...args: Parameters<EventStore['append']>) =>
-          storeDown ? Promise.reject(new StoreUnavailableError('test', new Error('ECONNREFUSED 10.9.8.7:5432'))) : store.append(...args),
+        append: async (...args: Parameters<EventStore['append']>) => {
+          if (storeDown) throw new StoreUnavailableError('test', new Error('ECONNREFUSED 10.9.8.7:5432'));
+          if (appendsHeld !== undefined) await held();
+          return store.append(...args);
+        },
       });
     p = await Platform.start({
       override: (deps, store) => ({ ...deps, bus: new CommandBus(downable(store), routes) }),
@@ -122,11 +135,30 @@ describe('errors a console can act on', () => {
     expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
   });
 
-  it('without expectedRevision, decides the loser of a race on the state it finds', async () => {
+  it('without expectedRevision, decides the loser again on the winner\'s state; refused by it, it gets CONFLICT with that state', async () => {
     const serial = await p.device('ACTIVE');
+    appendsHeld = { count: 2, waiting: [] }; // both consoles decide on the ACTIVE device before either writes
     const send = () => p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'suspicious' } }, 'USER_ADMIN');
-    const codes = (await Promise.all([send(), send()])).map(codeOf).sort();
-    expect(codes).toEqual(['INVALID_STATE', undefined]);
+    const [a, b] = await Promise.all([send(), send()]);
+    expect([codeOf(a), codeOf(b)].sort()).toEqual(['CONFLICT', undefined]);
+    const loser = codeOf(a) === undefined ? b : a;
+    expect(loser.body.errors?.[0].extensions).toMatchObject({
+      currentState: { status: 'FROZEN', serial },
+      details: { streamId: `device-${serial}`, revision: 3, refusal: 'INVALID_STATE' },
+    });
+    expect(loser.body.errors?.[0].message).toMatch(/changed while this command was decided \(another console acted on it; .*no longer applies: /);
+    expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
+    // Sent after the winner's, the same command is refused by the state it finds.
+    expect(codeOf(await send())).toBe('INVALID_STATE');
+  });
+
+  it('says an unknown serial is NOT_FOUND, not a conflict, when the console names a revision', async () => {
+    const response = await p.gql(
+      mutationDocument('RestoreDevice'),
+      { input: { commandId: randomUUID(), serial: p.newSerial(), expectedRevision: 0 } },
+      'USER_ADMIN',
+    );
+    expect(codeOf(response)).toBe('NOT_FOUND');
   });
 
   it('shows a key pool conflict as its balance and the range named, not every range', async () => {

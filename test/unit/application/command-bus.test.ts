@@ -123,16 +123,35 @@ describe('the command bus', () => {
   });
 
   describe('two consoles acting on one device at once', () => {
-    it('one freeze wins; the other is decided again on the new state and refused, never appended twice', async () => {
+    it('one freeze wins; the others are decided again on the new state and get CONFLICT with it, never appended twice', async () => {
       ok(await bus.execute(envelope(), initialize('UKEY-000008')));
       ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial: 'UKEY-000008', organisation: 'grid' } }));
       ok(await bus.execute(envelope(userAdmin), { type: 'BindDevice', data: { serial: 'UKEY-000008', userId: 'u1' } }));
       const freeze = () => bus.execute(envelope(userAdmin), { type: 'FreezeDevice', data: { serial: 'UKEY-000008', reason: 'audit' } });
       const results = await Promise.all([freeze(), freeze(), freeze(), freeze()]);
       expect(results.filter(E.isRight)).toHaveLength(1);
-      for (const r of results.filter(E.isLeft)) expect(r.left.code).toBe('INVALID_STATE');
+      const losers = results.filter(E.isLeft).map((r) => r.left);
+      expect(losers).toHaveLength(3);
+      for (const refused of losers) {
+        expect(refused).toMatchObject({
+          code: 'CONFLICT',
+          details: { streamId: 'device-UKEY-000008', revision: 3, refusal: 'INVALID_STATE' },
+          currentState: { status: 'FROZEN' },
+        });
+        expect(refused.message).toMatch(/^device-UKEY-000008 changed while this command was decided .* no longer applies: .*FROZEN/);
+      }
       const types = (await store.readStream('device-UKEY-000008')).map((e) => e.type);
       expect(types.filter((t) => t === 'DeviceFrozen')).toHaveLength(1);
+      // A console that sends the freeze after the winner's is simply refused by the state it finds.
+      expect(error(await freeze()).code).toBe('INVALID_STATE');
+    });
+
+    it('an unknown device is NOT_FOUND even when the console names a revision', async () => {
+      const refused = error(
+        await bus.execute(envelope(userAdmin, { expectedRevision: 0 }), { type: 'RestoreDevice', data: { serial: 'UKEY-404405' } }),
+      );
+      expect(refused.code).toBe('NOT_FOUND');
+      expect(await store.readStream('device-UKEY-404405')).toEqual([]);
     });
 
     it('a console that saw an older revision gets CONFLICT with the current state, and nothing is written', async () => {
