@@ -44,7 +44,7 @@ export const clientError = (
 /** An answer that is only errors, in GraphQL's shape, for refusals before Apollo sees the request. */
 export const errorBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
 
-/** Codec issues name command fields as `data.<field>`; a console knows them as fields of its input object. */
+/** Codec issues name command fields as `data.<field>`, in the message too; a console knows them as fields of its input object. */
 const inputField = (field: string): string => field.replace(/^data\./, '');
 
 /**
@@ -57,7 +57,8 @@ export const commandFailure = (
   presentState: (state: unknown) => unknown = (state) => state,
 ): GraphQLError => {
   if (error.code === 'UNKNOWN_EVENT_TYPE' || error.code === 'MALFORMED_EVENT') throw new Error(error.message);
-  return clientError(error.code, error.message, {
+  const message = error.issues ? error.message.replace(/(^|; )data\./g, '$1') : error.message;
+  return clientError(error.code, message, {
     ...(error.issues && { issues: error.issues.map((issue) => ({ field: inputField(issue.field), rule: issue.rule })) }),
     ...(error.details && { details: error.details }),
     ...('currentState' in error && error.currentState !== undefined && { currentState: presentState(error.currentState) }),

@@ -21,7 +21,7 @@ export interface DeliveredChargeKeys {
 }
 
 /**
- * The kiosk's step 3.4: the next `length` bytes of a verified charge. The range is reserved, read
+ * The kiosk's step 3.4: the next `bytes` bytes of a verified charge. The range is reserved, read
  * from the vault, recorded as delivered (with a keyed commitment), issued to the device, and split
  * into keys the device will use as a master SAE named by its serial. A refusal after the
  * reservation destroys the range: key that may have left the platform never returns to the pool.
@@ -31,7 +31,8 @@ export const deliverChargeKeys = async (
   pool: KeyPool,
   actor: Actor,
   chargeId: string,
-  length: number,
+  /** How many bytes to deliver now (the kiosk's input `bytes`). */
+  bytes: number,
   keyBytes: number,
   /** The range's id; a caller that authorizes the reservation first names it. */
   rangeId = `r-${randomUUID()}`,
@@ -45,25 +46,25 @@ export const deliverChargeKeys = async (
     return E.left(invalidState('charge', chargeId, charge.status, 'deliver keys to', hint));
   }
   const remaining = charge.bytes - charge.delivered;
-  if (!Number.isSafeInteger(length) || length < 1 || length > remaining) {
-    return E.left(invalidInput([{ field: 'length', rule: `must be a whole number from 1 to ${remaining}, the bytes this charge still needs` }]));
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > remaining) {
+    return E.left(invalidInput([{ field: 'bytes', rule: `must be a whole number from 1 to ${remaining}, the bytes this charge still needs` }]));
   }
-  const taken = await pool.take(actor, charge.sourceId, rangeId, length, chargeId);
+  const taken = await pool.take(actor, charge.sourceId, rangeId, bytes, chargeId);
   if (E.isLeft(taken)) return taken;
   const { sourceId, offset, material } = taken.right;
-  const keys = Array.from({ length: Math.ceil(length / keyBytes) }, (_, i) => ({
+  const keys = Array.from({ length: Math.ceil(bytes / keyBytes) }, (_, i) => ({
     keyId: randomUUID(),
     sourceId,
     rangeId,
     offset: offset + i * keyBytes,
-    length: Math.min(keyBytes, length - i * keyBytes),
+    length: Math.min(keyBytes, bytes - i * keyBytes),
   }));
   const commitment = pool.commitment(`${sourceId}/${rangeId}`, material);
   const steps = [
     () =>
       bus.execute(
         { commandId: `deliver-${rangeId}`, actor },
-        { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length, commitment } },
+        { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length: bytes, commitment } },
       ),
     () => pool.issue(actor, sourceId, rangeId, charge.deviceSerial),
     () =>
@@ -84,8 +85,8 @@ export const deliverChargeKeys = async (
   return E.right({
     chargeId,
     rangeId,
-    delivered: charge.delivered + length,
-    remaining: remaining - length,
+    delivered: charge.delivered + bytes,
+    remaining: remaining - bytes,
     keys: keys.map((k) => ({ keyId: k.keyId, key: material.subarray(k.offset - offset, k.offset - offset + k.length) })),
     position,
   });
@@ -95,7 +96,7 @@ export const deliverChargeKeys = async (
 export interface ChargeKeyDelivery {
   /** The key pool a charge draws from; undefined for a charge that does not exist. */
   sourceOf(chargeId: string): Promise<string | undefined>;
-  deliver(actor: Actor, chargeId: string, length: number, rangeId: string): Promise<E.Either<CommandError, DeliveredChargeKeys>>;
+  deliver(actor: Actor, chargeId: string, bytes: number, rangeId: string): Promise<E.Either<CommandError, DeliveredChargeKeys>>;
 }
 
 /** Keys of `keyBytes` bytes (32: AES-256), the last one shorter when the delivery is not a multiple. */
@@ -104,5 +105,5 @@ export const chargeKeyDelivery = (bus: CommandBus, pool: KeyPool, keyBytes = 32)
     const loaded = await bus.load(chargeAggregate, chargeId);
     return E.isRight(loaded) && loaded.right.state.status !== 'NONE' ? loaded.right.state.sourceId : undefined;
   },
-  deliver: (actor, chargeId, length, rangeId) => deliverChargeKeys(bus, pool, actor, chargeId, length, keyBytes, rangeId),
+  deliver: (actor, chargeId, bytes, rangeId) => deliverChargeKeys(bus, pool, actor, chargeId, bytes, keyBytes, rangeId),
 });

@@ -85,6 +85,7 @@ describe('errors a console can act on', () => {
       { field: 'serial', rule: expect.stringMatching(/device serial number/) },
       { field: 'credentialFingerprint', rule: expect.stringMatching(/SHA-256/) },
     ]);
+    expect(second.body.errors?.[0].message).toMatch(/^serial: .*; credentialFingerprint: /);
     const query = await p.gql('{ device(serial: "bad serial") { serial } }', {}, 'USER_ADMIN');
     expect(query.body.errors?.[0].extensions).toMatchObject({ code: 'INVALID_INPUT', issues: [{ field: 'serial' }] });
   });

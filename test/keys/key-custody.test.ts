@@ -87,7 +87,7 @@ describe('keys follow their holder: charge deliveries, device loss, freeze and d
     const chargeId = await verifiedCharge('UKEY-CUST-02');
     await deliver(chargeId, 200);
     const refused = await deliverChargeKeys(bus, pool, { id: 'kiosk', role: 'CHARGER' }, chargeId, 57, 32);
-    expect(E.isLeft(refused) && refused.left.message).toMatch(/length: must be a whole number from 1 to 56/);
+    expect(E.isLeft(refused) && refused.left.message).toMatch(/bytes: must be a whole number from 1 to 56/);
     const loaded = await bus.load(keyPoolAggregate, 'bb84');
     expect(E.isRight(loaded) && loaded.right.state.balance.reserved).toBe(0);
   });
