@@ -5,7 +5,7 @@ import { auditEntryOf, auditProjection } from './audit/projection';
 import { changedDevice, deviceProjection } from './device/projection';
 import { Projection } from './projection';
 import { allProjections, projectionNames } from './projections';
-import { AppliedBatch, applyRecorded, catchUp, Checkpoints, DEFAULT_BATCH_SIZE, lowest } from './replay';
+import { AppliedBatch, applyRecorded, atOrPast, catchUp, Checkpoints, DEFAULT_BATCH_SIZE, lowest } from './replay';
 
 /** What one applied batch changed, for live feeds (GraphQL subscriptions). */
 export interface ViewChange {
@@ -63,10 +63,14 @@ interface Waiter {
  */
 export class Projector {
   private readonly projections: readonly Projection[];
+  /** Which of the views that listeners hear about this projector keeps. */
+  private readonly keeps: { readonly audit: boolean; readonly devices: boolean };
   private readonly batchSize: number;
   private running = false;
   private loop?: Promise<void>;
   private reached = 0;
+  /** The position of the last event told to listeners. */
+  private reported = 0;
   private stale = true;
   private reason?: string = 'the views are catching up with the log; retry shortly';
   private readonly listeners = new Set<(change: ViewChange) => void>();
@@ -82,6 +86,8 @@ export class Projector {
     private readonly options: ProjectorOptions = {},
   ) {
     this.projections = options.projections ?? allProjections;
+    const names = new Set(this.projections.map((p) => p.name));
+    this.keeps = { audit: names.has(auditProjection.name), devices: names.has(deviceProjection.name) };
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   }
 
@@ -244,7 +250,12 @@ export class Projector {
         chain = chain
           .then(async () => {
             if (over) return;
-            const result = await applyRecorded(this.views, this.projections, batch, known);
+            let result = await applyRecorded(this.views, this.projections, batch, known);
+            // Another process sharing these views applied this batch first: go on from where it left
+            // them (the batch applies what remains above them, often nothing). Views behind were lost.
+            while (!result.applied && atOrPast(result.checkpoints, known)) {
+              result = await applyRecorded(this.views, this.projections, batch, result.checkpoints);
+            }
             if (!result.applied) throw new ViewsMovedError(lowest(result.checkpoints));
             known = result.batch.after;
             this.applied(result.batch);
@@ -277,14 +288,16 @@ export class Projector {
   private applied(batch: AppliedBatch): void {
     const audit: AuditEntry[] = [];
     const devices = new Set<string>();
-    // Only what each projection applied now: an event it had seen before was not a change.
-    const auditFrom = batch.before[auditProjection.name] ?? Infinity;
-    const devicesFrom = batch.before[deviceProjection.name] ?? Infinity;
+    // Only events not reported before: a catch-up after a fault, or a batch another process
+    // sharing the views applied first, brings events back that listeners have already had.
+    const from = this.reported;
     for (const e of batch.events) {
       const { position } = e.recorded;
-      if (position > auditFrom) audit.push(auditEntryOf(e));
-      const serial = position > devicesFrom ? changedDevice(e) : undefined;
+      if (position <= from) continue;
+      if (this.keeps.audit) audit.push(auditEntryOf(e));
+      const serial = this.keeps.devices ? changedDevice(e) : undefined;
       if (serial !== undefined) devices.add(serial);
+      this.reported = position;
     }
     const position = lowest(batch.after);
     this.advance(position);
@@ -304,6 +317,8 @@ export class Projector {
         : `the views are catching up with the log from position ${position}; retry shortly`;
     this.stale = true;
     this.reached = position;
+    // What the views held before this process applied anything was never news to its listeners.
+    this.reported = Math.max(this.reported, position);
   }
 
   /** Waiters hear only of live views: a position reached during a catch-up may be far behind the log. */

@@ -114,6 +114,10 @@ const sendTurn = (): Promise<void> => new Promise((resolve) => setImmediate(() =
 
 export const lowest = (checkpoints: Checkpoints): number => Math.min(...Object.values(checkpoints));
 
+/** Every checkpoint of `known` is reached in `stored`: the views moved on, not back. */
+export const atOrPast = (stored: Checkpoints, known: Checkpoints): boolean =>
+  Object.entries(known).every(([name, position]) => (stored[name] ?? 0) >= position);
+
 export interface CatchUpOptions {
   readonly projections: readonly Projection[];
   readonly batchSize?: number;
