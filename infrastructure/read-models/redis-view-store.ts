@@ -203,9 +203,9 @@ export class RedisViewStore implements ViewStore {
   async dump(): Promise<Map<string, DumpedValue>> {
     const keys = await this.keys();
     if (keys.length === 0) return new Map();
-    const types = (await this.pipeline((multi) => keys.forEach((key) => multi.type(key)))) as string[];
-    const contents = await this.pipeline((multi) =>
-      keys.forEach((key, i) => (types[i] === 'hash' ? multi.hGetAll(key) : multi.zRange(key, 0, -1))),
+    const types = (await this.paged(keys, (page, multi) => page.forEach((key) => multi.type(key)))) as string[];
+    const contents = await this.paged(keys, (page, multi, first) =>
+      page.forEach((key, i) => (types[first + i] === 'hash' ? multi.hGetAll(key) : multi.zRange(key, 0, -1))),
     );
     const dumped = new Map<string, DumpedValue>();
     keys.forEach((key, i) => {
@@ -245,14 +245,29 @@ export class RedisViewStore implements ViewStore {
     else this.client.destroy();
   }
 
+  /** Each SCAN page is a round trip of its own under the reply deadline: a whole scan of a large Redis may take longer. */
   private async keys(): Promise<string[]> {
-    return this.guard(async () => {
-      const found: string[] = [];
-      for await (const batch of this.client.scanIterator({ MATCH: `${this.namespace}*`, COUNT: SCAN_COUNT })) {
-        found.push(...batch);
-      }
-      return found;
-    });
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const page = await this.guard(() => this.client.scan(cursor, { MATCH: `${this.namespace}*`, COUNT: SCAN_COUNT }));
+      found.push(...page.keys);
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    return found;
+  }
+
+  /** One pipeline per SCAN_COUNT keys, so each round trip stays within the reply deadline however many views there are. */
+  private async paged(
+    keys: readonly string[],
+    queue: (page: readonly string[], multi: ReturnType<ViewClient['multi']>, first: number) => void,
+  ): Promise<unknown[]> {
+    const replies: unknown[] = [];
+    for (let first = 0; first < keys.length; first += SCAN_COUNT) {
+      const page = keys.slice(first, first + SCAN_COUNT);
+      replies.push(...(await this.pipeline((multi) => queue(page, multi, first))));
+    }
+    return replies;
   }
 
   private async pipeline(queue: (multi: ReturnType<ViewClient['multi']>) => void): Promise<unknown[]> {
@@ -263,6 +278,7 @@ export class RedisViewStore implements ViewStore {
     });
   }
 
+  /** One round trip (a command or a pipeline) under the reply deadline. */
   private async guard<T>(command: () => Promise<T>): Promise<T> {
     try {
       return await this.answered(command());

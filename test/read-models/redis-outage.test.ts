@@ -186,3 +186,36 @@ describe('when Redis stops answering under the projector', () => {
     }
   });
 });
+
+describe('the reply deadline', () => {
+  it('times each round trip, not a whole scan: views are dumped and dropped in a Redis that holds many other keys', async () => {
+    const redis = await ScratchRedis.start();
+    const store = new InMemoryEventStore();
+    await platform(store).activeDevice('UKEY-000010', 'grid-west', 'user-10');
+    // A scan of every key takes several hundred round trips, far longer in all than one deadline.
+    const views = RedisViewStore.open(redis.url, testNamespace('crowded'), { replyTimeoutMs: 200 });
+    const projector = new Projector(store, views);
+    try {
+      expect(await views.ready(5_000)).toBe(true);
+      for (let batch = 0; batch < 30; batch++) {
+        const multi = views.client.multi();
+        for (let i = 0; i < 10_000; i++) multi.set(`other-app:${batch}:${i}`, '1');
+        await multi.execAsPipeline();
+      }
+      projector.start();
+      expect(await projector.waitFor((await store.readAll()).pop()!.position, 10_000)).toBe(true);
+      const dumped = await views.dump();
+      expect(dumped.size).toBeGreaterThan(0);
+      expect(await contentOf(views)).toEqual(await cleanReplay(store));
+      await projector.stop();
+      await views.drop();
+      expect((await views.dump()).size).toBe(0);
+      expect(await views.client.dbSize()).toBe(300_000);
+    } finally {
+      await projector.stop();
+      await views.close();
+      await store.close();
+      await redis.kill();
+    }
+  });
+});
