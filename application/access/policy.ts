@@ -139,6 +139,7 @@ export const queryTargets: Partial<Readonly<Record<QueryOperation, { readonly st
   device: deviceAggregate,
   deviceBalance: deviceAggregate,
   deviceHistory: deviceAggregate,
+  poolBalance: keyPoolAggregate,
   charger: chargerAggregate,
 };
 

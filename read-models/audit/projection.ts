@@ -117,7 +117,8 @@ const STREAM_PREFIXES = new Set(governedAggregates.map((aggregate) => aggregate.
 /** A refused request records the stream it asked for; other text (an id alone) names no target. */
 const requestedTarget = (value: unknown): string | undefined => {
   const asked = text(value);
-  return asked !== undefined && STREAM_PREFIXES.has(asked.slice(0, asked.indexOf('-'))) ? targetOf(asked) : undefined;
+  const dash = asked?.indexOf('-') ?? -1;
+  return dash > 0 && STREAM_PREFIXES.has(asked!.slice(0, dash)) ? targetOf(asked!) : undefined;
 };
 
 /**

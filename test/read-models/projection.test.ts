@@ -7,6 +7,7 @@ import { chargerEventCodecs } from '../../domain/charger/events';
 import { deviceEventCodecs } from '../../domain/device/events';
 import { keyPoolEventCodecs } from '../../domain/keypool';
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
+import { auditEntryOf } from '../../read-models/audit/projection';
 import { canonicalTime, ProjectionError, toProjected } from '../../read-models/projection';
 import { platform } from './support/platform';
 
@@ -82,5 +83,39 @@ describe('a projected event', () => {
     );
     expect(seen.accepted).toBeGreaterThan(100);
     expect(seen.refused).toBeGreaterThan(100);
+  });
+});
+
+describe('an AccessDenied entry', () => {
+  const denied = (target: string | null): RecordedEvent => ({
+    position: 7,
+    id: '00000000-0000-4000-8000-000000000007',
+    streamId: 'access-eve',
+    revision: 0,
+    type: 'AccessDenied',
+    data: { principalId: 'eve', role: 'AUDITOR', operation: 'device', target, reason: 'FORBIDDEN' },
+    metadata: {
+      actorId: 'eve',
+      actorRole: 'AUDITOR',
+      commandId: 'c-7',
+      commandType: 'AccessDenied',
+      correlationId: 'c-7',
+      causationId: 'c-7',
+      occurredAt: '2026-03-01T08:00:00.000Z',
+    },
+  });
+
+  it.each([
+    ['device-UKEY-000001', ['device:UKEY-000001']],
+    ['keypool-bb84', ['keypool:bb84']],
+    ['charger-kiosk-1', ['charger:kiosk-1']],
+    // An id alone, or a prefix no aggregate has, names no target.
+    ['saeA', []],
+    ['device1', []],
+    ['-device', []],
+    ['nowhere-x', []],
+    [null, []],
+  ])('asked for %p concerns %p', (target, concerns) => {
+    expect(auditEntryOf(toProjected(denied(target))).concerns).toEqual(concerns);
   });
 });
