@@ -12,6 +12,8 @@ export interface AuditVerification {
   readonly reason: string | null;
   /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
   readonly since: number | null;
+  /** The log's last position and its chain value, to keep outside the platform; null for an empty log. */
+  readonly head: { readonly position: number; readonly chain: string } | null;
 }
 
 /** What the API needs from the rest of the platform; it creates none of it. */

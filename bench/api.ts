@@ -180,7 +180,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   if (E.isLeft(initialized)) throw new Error(initialized.left.message);
   await readModels.waitFor(initialized.right.position, 5000);
 
-  const auditVerify = async (): Promise<AuditVerification> => ({ ok: true, checked: 0, firstBadPosition: null, reason: null, since: null });
+  const auditVerify = async (): Promise<AuditVerification> => ({ ok: true, checked: 0, firstBadPosition: null, reason: null, since: null, head: null });
   // The limit is high enough never to refuse the benchmark, but every request is still counted.
   const api = await createApiServer(
     {

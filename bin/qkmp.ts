@@ -10,6 +10,7 @@ import { MasterKeyError } from '../infrastructure/keys/master-key';
 import { Core, openCore, openPlatform, openViews } from '../infrastructure/platform';
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
+import { ChainHead } from '../application/ports/event-store';
 import { AuditVerifyOptions, HEAD_FILE, verifyAudit } from '../infrastructure/audit-verify';
 import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
@@ -31,7 +32,8 @@ const USAGE = `usage: qkmp <command>
   admin revoke --id ID --reason TEXT            revoke a principal's token for good
   projections rebuild                           drop the views and replay the whole log into them
   projections check                             replay into a scratch namespace and report differences
-  audit verify                                  check the log's hash chain; report the first position that does not match
+  audit verify [--since POSITION:CHAIN]         check the log's hash chain; report the first position that does not match
+                                                (--since: a head an earlier run printed, which must still be in place)
   keys generate --bytes N                       fill the key pool with N bytes from the key source; report QBER and efficiency
   sae register --id ID --out DIR                register a gateway SAE: write its certificate, key and the CA certificate
 
@@ -176,26 +178,41 @@ const projections = async (action: string | undefined): Promise<void> => {
   }
 };
 
-const auditOptions = (core: Core): AuditVerifyOptions => ({
+const auditOptions = (core: Core, anchor?: ChainHead): AuditVerifyOptions => ({
   store: core.store,
   dataDir: core.config.dataDir,
   headKey: core.masterKey.derive('audit-head/v1'),
+  anchor,
 });
 
-const audit = async (action: string | undefined): Promise<void> => {
+/** `--since POSITION:CHAIN`, a head an earlier run printed. */
+const anchorOf = (value: string | undefined): ChainHead | undefined => {
+  if (value === undefined) return undefined;
+  const match = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value);
+  if (match === null) throw new UsageError('--since must be POSITION:CHAIN as audit verify printed it, e.g. 42:<64 hex digits>');
+  return { position: Number(match[1]), chain: match[2] };
+};
+
+const audit = async (action: string | undefined, since: string | undefined): Promise<void> => {
   if (action !== 'verify') throw new UsageError('audit takes verify');
+  const anchor = anchorOf(since);
   const core = openCore(loadConfig());
   try {
-    const report = await verifyAudit(auditOptions(core));
+    const report = await verifyAudit(auditOptions(core, anchor));
     if (report.ok) {
-      const head = path.join(core.config.dataDir, HEAD_FILE);
+      const file = path.join(core.config.dataDir, HEAD_FILE);
       out(
         `audit chain intact: ${report.checked} events checked; ` +
           (report.since === null
-            ? `no earlier verification was recorded in ${head}, so events cut from the end of the log before now would not show; ` +
+            ? `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; ` +
               'this run recorded the head'
-            : `the head the last verification saw (position ${report.since}) is still in place`),
+            : `the head the last verification saw (position ${report.since}) is still in place`) +
+          (anchor === undefined ? '' : `; so is the head given (position ${anchor.position})`),
       );
+      if (report.head !== null) {
+        out(`head: ${report.head.position}:${report.head.chain}`);
+        out('  keep it off this machine: audit verify --since with it shows later that the log still reaches it');
+      }
     } else {
       const where = report.firstBadPosition === null ? '' : ` at position ${report.firstBadPosition}`;
       out(`audit chain BROKEN${where}: ${report.reason}`);
@@ -298,6 +315,7 @@ const main = async (argv: string[]): Promise<void> => {
       reason: { type: 'string' },
       bytes: { type: 'string' },
       out: { type: 'string' },
+      since: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -311,7 +329,7 @@ const main = async (argv: string[]): Promise<void> => {
     case 'projections':
       return projections(action);
     case 'audit':
-      return audit(action);
+      return audit(action, values.since);
     case 'keys':
       return keys(action, values);
     case 'sae':

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChainHead, ChainReport, EventStore } from '../application/ports/event-store';
 
-export type AuditVerification = Pick<ChainReport, 'ok' | 'checked' | 'firstBadPosition' | 'reason'> & {
+export type AuditVerification = Pick<ChainReport, 'ok' | 'checked' | 'firstBadPosition' | 'reason' | 'head'> & {
   /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
   readonly since: number | null;
 };
@@ -13,6 +13,8 @@ export interface AuditVerifyOptions {
   readonly dataDir: string;
   /** The master key's 'audit-head/v1' subkey: seals the head each good verification records. */
   readonly headKey: Buffer;
+  /** A head kept outside the platform (from an earlier run's output), which must still be in place too. */
+  readonly anchor?: ChainHead;
 }
 
 export const HEAD_FILE = 'audit-head.json';
@@ -20,11 +22,13 @@ export const HEAD_FILE = 'audit-head.json';
 /**
  * Verifies the whole chain, then checks that the head the last good verification saw is still in
  * place: deleting events at the end of the log is the one edit the chain alone cannot show. The
- * head is recorded sealed, so whoever can write the data directory cannot record a head of a cut
- * log in its place; a record that is not sealed with this platform's key fails verification
- * rather than being ignored, since ignoring it would let anyone switch the check off.
+ * head is recorded sealed, so whoever can write the data directory cannot record the head of a
+ * log cut shorter than any head sealed before; a record that is not sealed with this platform's
+ * key fails verification rather than being ignored, since ignoring it would let anyone switch
+ * the check off. An older sealed record put back together with a log cut back to it passes: only
+ * a head kept elsewhere (`anchor`) rules that out.
  */
-export const verifyAudit = async ({ store, dataDir, headKey }: AuditVerifyOptions): Promise<AuditVerification> => {
+export const verifyAudit = async ({ store, dataDir, headKey, anchor }: AuditVerifyOptions): Promise<AuditVerification> => {
   if (store.verifyChain === undefined) {
     return {
       ok: false,
@@ -33,6 +37,7 @@ export const verifyAudit = async ({ store, dataDir, headKey }: AuditVerifyOption
       reason:
         'this event store keeps no hash chain (EventStoreDB cannot edit events in place, but it cannot prove that either); ' +
         'use the SQLite or PostgreSQL store where the audit must be tamper-evident',
+      head: null,
       since: null,
     };
   }
@@ -46,16 +51,20 @@ export const verifyAudit = async ({ store, dataDir, headKey }: AuditVerifyOption
       reason:
         `${file}, the head the last verification saw, is not sealed with this platform's key: it was edited or replaced. ` +
         'Restore it from a backup of the data directory, or compare the log with an archived copy, before trusting the log',
+      head: null,
       since: null,
     };
   }
   const report = await store.verifyChain();
-  // The head an earlier verification saw must still be there, with its chain value: a log cut at
-  // its end, even one that has grown again since, fails here.
-  const checked = report.ok && seen !== undefined ? await store.verifyChain({ since: seen }) : report;
   const since = seen?.position ?? null;
-  if (!checked.ok) return { ...summary(checked, report.checked), since };
-  if (report.head !== null) writeHead(file, report.head, headKey);
+  // The heads seen before must still be there, with their chain values: a log cut at its end,
+  // even one that has grown again since, fails here.
+  for (const head of [seen, anchor]) {
+    if (!report.ok || head === undefined) continue;
+    const checked = await store.verifyChain({ since: head });
+    if (!checked.ok) return { ...summary(checked, report.checked), since };
+  }
+  if (report.ok && report.head !== null) writeHead(file, report.head, headKey);
   return { ...summary(report, report.checked), since };
 };
 
@@ -64,6 +73,7 @@ const summary = (report: ChainReport, checked: number) => ({
   checked,
   firstBadPosition: report.firstBadPosition,
   reason: report.reason,
+  head: report.head,
 });
 
 const sealOf = (head: ChainHead, key: Buffer): Buffer =>

@@ -66,6 +66,14 @@ export const auditTypeDefs = /* GraphQL */ `
     reason: String
     "The position of the head the last good verification saw, found still in place; null when none was recorded, so a cut at the end of the log before now would not show."
     since: SafeInt
+    "The log's last position and its chain value: kept outside the platform, it shows later that the log still reaches it."
+    head: ChainHead
+  }
+
+  type ChainHead {
+    position: SafeInt!
+    "HMAC-SHA256 chain value, hex."
+    chain: String!
   }
 
   input AuditFeedFilter {

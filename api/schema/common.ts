@@ -27,7 +27,7 @@ export const commonTypeDefs = /* GraphQL */ `
   type ViewsStatus {
     "The lowest log position every view has reached."
     position: SafeInt!
-    "True when the views may be out of date after a fault."
+    "True while the views are not live (catching up at start or after a fault, unreachable, or unable to follow the log): view queries answer VIEWS_STALE meanwhile."
     stale: Boolean!
     "Why the views are stale; null when they are not."
     reason: String

@@ -186,6 +186,32 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/no earlier verification was recorded in .*audit-head\.json, so events cut from the end/);
   });
 
+  it('audit verify --since checks a head kept off the machine, which an older sealed record put back cannot fool', () => {
+    for (const role of ['AUDITOR', 'USER_ADMIN']) tokenOf(dataDir, role);
+    const first = qkmp(dataDir, 'audit', 'verify');
+    const anchor = /^head: (\d+:[0-9a-f]{64})$/m.exec(first.stdout)![1];
+    expect(anchor).toMatch(/^2:/);
+    const headFile = path.join(dataDir, 'audit-head.json');
+    const older = fs.readFileSync(headFile);
+    tokenOf(dataDir, 'GATEWAY');
+    const grown = qkmp(dataDir, 'audit', 'verify', '--since', anchor);
+    expect(grown.status).toBe(0);
+    expect(grown.stdout).toMatch(/so is the head given \(position 2\)[\s\S]*head: 3:/);
+
+    // Cut back to the older head, with the older sealed record put back: the record alone passes ...
+    const db = new Database(path.join(dataDir, 'qkmp.db'));
+    db.prepare('DELETE FROM events WHERE position = 3').run();
+    db.close();
+    fs.writeFileSync(headFile, older);
+    expect(qkmp(dataDir, 'audit', 'verify').status).toBe(0);
+    // ... but a head kept from the later run does not.
+    const kept = /^head: (\d+:[0-9a-f]{64})$/m.exec(grown.stdout)![1];
+    const broken = qkmp(dataDir, 'audit', 'verify', '--since', kept);
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toMatch(/audit chain BROKEN at position 3/);
+    expect(qkmp(dataDir, 'audit', 'verify', '--since', '3:xyz').stderr).toMatch(/--since must be POSITION:CHAIN/);
+  });
+
   it('explains that in-memory views need no rebuild', () => {
     const run = qkmp(dataDir, 'projections', 'rebuild');
     expect(run.status).toBe(0);

@@ -98,7 +98,7 @@ export class Platform {
       access,
       store,
       changes: views.projector,
-      auditVerify: options.auditVerify ?? (async () => ({ ok: true, checked: 0, firstBadPosition: null, reason: null, since: null })),
+      auditVerify: options.auditVerify ?? (async () => ({ ok: true, checked: 0, firstBadPosition: null, reason: null, since: null, head: null })),
     };
     const server = await createApiServer(options.override ? options.override(deps, store) : deps, {
       log: () => undefined,
