@@ -188,7 +188,7 @@ const auditOptions = (core: Core, anchor?: ChainHead): AuditVerifyOptions => ({
 /** `--since POSITION:CHAIN`, a head an earlier run printed. */
 const anchorOf = (value: string | undefined): ChainHead | undefined => {
   if (value === undefined) return undefined;
-  const match = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value);
+  const match = /^([1-9]\d{0,14}):([0-9a-f]{64})$/.exec(value);
   if (match === null) throw new UsageError('--since must be POSITION:CHAIN as audit verify printed it, e.g. 42:<64 hex digits>');
   return { position: Number(match[1]), chain: match[2] };
 };
@@ -203,10 +203,12 @@ const audit = async (action: string | undefined, since: string | undefined): Pro
       const file = path.join(core.config.dataDir, HEAD_FILE);
       out(
         `audit chain intact: ${report.checked} events checked; ` +
-          (report.since === null
-            ? `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; ` +
-              'this run recorded the head'
-            : `the head the last verification saw (position ${report.since}) is still in place`) +
+          (report.head === null
+            ? 'the log is empty, so there is no head to record yet'
+            : report.since === null
+              ? `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; ` +
+                'this run recorded the head'
+              : `the head the last verification saw (position ${report.since}) is still in place`) +
           (anchor === undefined ? '' : `; so is the head given (position ${anchor.position})`),
       );
       if (report.head !== null) {

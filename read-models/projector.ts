@@ -33,6 +33,12 @@ export interface ProjectorOptions {
   readonly projections?: readonly Projection[];
   /** Events per atomic write, in catch-up and live; default 1000. */
   readonly batchSize?: number;
+  /**
+   * How often a projector that follows the log checks that the stored checkpoints are still where
+   * it left them (default 1000 ms): views dropped or lost without a write or a disconnection to
+   * show it (a rebuild by another process, a flush) are noticed within that time.
+   */
+  readonly checkIntervalMs?: number;
   /** Backoff between attempts after a fault: from minRetryMs doubling up to maxRetryMs (defaults 100 and 5000). */
   readonly minRetryMs?: number;
   readonly maxRetryMs?: number;
@@ -71,6 +77,7 @@ export class Projector {
   private reached = 0;
   /** The position of the last event told to listeners. */
   private reported = 0;
+  private startedOnce = false;
   private stale = true;
   private reason?: string = 'the views are catching up with the log; retry shortly';
   private readonly listeners = new Set<(change: ViewChange) => void>();
@@ -200,7 +207,7 @@ export class Projector {
         const checkpoints = await catchUp(this.store, this.views, {
           projections: this.projections,
           batchSize: this.batchSize,
-          onStart: (stored) => this.startFrom(lowest(stored)),
+          onStart: (stored) => this.startFrom(stored),
           // Caught up before the waiters hear of it, so a console reading its write sees fresh views.
           onApplied: (batch, atEnd) => {
             if (atEnd) this.stale = false;
@@ -239,6 +246,7 @@ export class Projector {
       const finish = (error?: Error): void => {
         if (over) return;
         over = true;
+        clearInterval(checking);
         this.interrupt = undefined;
         const closed = subscription ? subscription.close() : Promise.resolve();
         void closed.finally(() => (error ? reject(error) : resolve()));
@@ -264,6 +272,17 @@ export class Projector {
           .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
         return chain;
       };
+      // Between batches, so that a batch in flight cannot make the views look moved.
+      const checking = setInterval(() => {
+        chain = chain
+          .then(async () => {
+            if (over) return;
+            const left = known;
+            const stored = await this.views.checkpoints(this.projectionNames);
+            if (!atOrPast(stored, left)) throw new ViewsMovedError(lowest(stored));
+          })
+          .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+      }, this.options.checkIntervalMs ?? 1000);
       this.interrupt = (error) => finish(error);
       subscription = this.store.subscribe({
         after: lowest(checkpoints),
@@ -308,8 +327,11 @@ export class Projector {
   /**
    * A catch-up begins from the stored checkpoints, which are the truth about the views: below what
    * they had reached when the store lost them, so read-your-writes must wait for them again.
+   * Answers where to read the log from: at the first start, what the views already held is no
+   * news to listeners; later, events another process applied while this one was away are.
    */
-  private startFrom(position: number): void {
+  private startFrom(stored: Checkpoints): number {
+    const position = lowest(stored);
     this.reason =
       position < this.reached
         ? `the view store lost views: they hold the log up to position ${position}, not ${this.reached}; ` +
@@ -317,8 +339,9 @@ export class Projector {
         : `the views are catching up with the log from position ${position}; retry shortly`;
     this.stale = true;
     this.reached = position;
-    // What the views held before this process applied anything was never news to its listeners.
-    this.reported = Math.max(this.reported, position);
+    if (!this.startedOnce) this.reported = Math.max(this.reported, position);
+    this.startedOnce = true;
+    return Math.min(position, this.reported);
   }
 
   /** Waiters hear only of live views: a position reached during a catch-up may be far behind the log. */

@@ -123,8 +123,12 @@ export interface CatchUpOptions {
   readonly batchSize?: number;
   /** Positions per projection to stop at (checks rebuild exactly what the live views hold). */
   readonly limits?: Checkpoints;
-  /** Told the stored checkpoints each (re)start begins from, before any batch. */
-  readonly onStart?: (checkpoints: Checkpoints) => void;
+  /**
+   * Told the stored checkpoints each (re)start begins from, before any batch. It may answer an
+   * earlier position to read the log from: the events the views already hold are then passed to
+   * onApplied with the batches, not written again.
+   */
+  readonly onStart?: (checkpoints: Checkpoints) => number | void;
   /** `atEnd`: this batch reached the end of the log (or of the limits). */
   readonly onApplied?: (batch: AppliedBatch, atEnd: boolean) => void;
   /** Checked before each page: true ends the catch-up early. */
@@ -158,7 +162,7 @@ export const catchUp = async (store: EventStore, views: ViewStore, options: Catc
   const names = projectionNames(projections);
   await dropOtherLayout(views, names);
   let applied = await views.checkpoints(names);
-  onStart?.(applied);
+  const readFrom = onStart?.(applied);
   // The checkpoints the next batch is built on: those the writes in flight will leave.
   let planned = applied;
   const inFlight: Promise<Outcome>[] = [];
@@ -196,7 +200,7 @@ export const catchUp = async (store: EventStore, views: ViewStore, options: Catc
     return unreadable !== undefined || page.length < batchSize ? undefined : page[page.length - 1].position;
   };
 
-  let after: number | undefined = lowest(applied);
+  let after: number | undefined = Math.min(lowest(applied), readFrom ?? Infinity);
   while (after !== undefined && !stopped?.()) {
     while (inFlight.length >= WRITES_AHEAD && trouble === undefined) await settleOldest();
     if (trouble !== undefined) break;

@@ -186,6 +186,13 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/no earlier verification was recorded in .*audit-head\.json, so events cut from the end/);
   });
 
+  it('audit verify on an empty log says there is no head yet, and records none', () => {
+    const run = qkmp(dataDir, 'audit', 'verify');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/audit chain intact: 0 events checked; the log is empty, so there is no head to record yet/);
+    expect(fs.existsSync(path.join(dataDir, 'audit-head.json'))).toBe(false);
+  });
+
   it('audit verify --since checks a head kept off the machine, which an older sealed record put back cannot fool', () => {
     for (const role of ['AUDITOR', 'USER_ADMIN']) tokenOf(dataDir, role);
     const first = qkmp(dataDir, 'audit', 'verify');
@@ -210,6 +217,7 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(broken.status).toBe(1);
     expect(broken.stdout).toMatch(/audit chain BROKEN at position 3/);
     expect(qkmp(dataDir, 'audit', 'verify', '--since', '3:xyz').stderr).toMatch(/--since must be POSITION:CHAIN/);
+    expect(qkmp(dataDir, 'audit', 'verify', '--since', `0:${'0'.repeat(64)}`).stderr).toMatch(/--since must be POSITION:CHAIN/);
   });
 
   it('explains that in-memory views need no rebuild', () => {

@@ -4,7 +4,7 @@ import { Projector } from '../../read-models/projector';
 import { createReadModels } from '../../read-models/read-models';
 import { platform } from './support/platform';
 import { REDIS_URL, testNamespace } from './support/redis';
-import { cleanReplay, contentOf } from './support/replay';
+import { cleanReplay, contentOf, eventually } from './support/replay';
 
 // Two platform processes on one Redis namespace: each projector follows the log, and whichever
 // applies a batch first, the other finds its checkpoints already there.
@@ -45,6 +45,61 @@ describe('two projectors sharing one Redis namespace', () => {
         await v.close();
       }
       await store.close();
+    }
+  });
+});
+
+describe('a projector whose views another process changes', () => {
+  const setUp = async () => {
+    const store = new InMemoryEventStore();
+    const namespace = testNamespace('shared');
+    const views = [RedisViewStore.open(REDIS_URL, namespace), RedisViewStore.open(REDIS_URL, namespace)];
+    for (const v of views) expect(await v.ready(5_000)).toBe(true);
+    const faults: string[] = [];
+    const projectors = views.map((v) => new Projector(store, v, { checkIntervalMs: 50, minRetryMs: 20, onFault: (e) => faults.push(e.message) }));
+    const close = async () => {
+      for (const projector of projectors) await projector.stop();
+      await views[0].drop();
+      for (const v of views) await v.close();
+      await store.close();
+    };
+    return { store, p: platform(store), views, projectors, faults, close };
+  };
+
+  it('hears, once back, the events the other applied while it was away', async () => {
+    const { store, p, projectors, close } = await setUp();
+    const heard: number[] = [];
+    projectors[0].onChange((change) => heard.push(...change.audit.map((e) => e.position)));
+    try {
+      for (const projector of projectors) projector.start();
+      await p.activeDevice('UKEY-000021', 'grid-east', 'user-21');
+      for (const projector of projectors) expect(await projector.waitFor(3, 10_000)).toBe(true);
+      await projectors[0].stop();
+      await p.activeDevice('UKEY-000022', 'grid-east', 'user-22');
+      expect(await projectors[1].waitFor(6, 10_000)).toBe(true);
+      projectors[0].start();
+      expect(await projectors[0].waitFor(6, 10_000)).toBe(true);
+      expect(heard).toEqual((await store.readAll()).map((e) => e.position));
+    } finally {
+      await close();
+    }
+  });
+
+  it('notices views dropped by another process (a rebuild) without any write, and rebuilds them', async () => {
+    const { store, p, views, projectors, faults, close } = await setUp();
+    const models = createReadModels(views[0], projectors[0]);
+    try {
+      await p.activeDevice('UKEY-000023', 'grid-east', 'user-23');
+      projectors[0].start();
+      expect(await projectors[0].waitFor(3, 10_000)).toBe(true);
+      const clean = JSON.stringify(await cleanReplay(store));
+      await views[1].drop();
+      await eventually(async () => JSON.stringify(await contentOf(views[0])) === clean, 5_000);
+      expect(faults).toEqual([expect.stringMatching(/views are at position 0, not where the projector left them/)]);
+      expect(await projectors[0].waitFor(3, 10_000)).toBe(true);
+      expect((await models.device('UKEY-000023'))?.status).toBe('ACTIVE');
+    } finally {
+      await close();
     }
   });
 });
