@@ -21,7 +21,7 @@ import {
   ViewStore,
   ViewsUnavailableError,
 } from '../../application/ports/view-store';
-import { applyCommand, withScript } from './apply-script';
+import { APPLY_SCRIPT, applyCommand, withScript } from './apply-script';
 import { CHECKPOINTS_KEY } from './checkpoints';
 
 export const DEFAULT_VIEW_NAMESPACE = 'qkmp:views:';
@@ -91,7 +91,13 @@ export class RedisViewStore implements ViewStore {
     // Without an 'error' listener node-redis crashes the process when Redis goes away.
     client.on('error', () => this.announce('down'));
     client.on('end', () => this.announce('down'));
-    client.on('ready', () => this.announce('up'));
+    client.on('ready', () => {
+      // Loaded before any batch is sent on the new connection (a restarted Redis knows no script):
+      // batches sent by digest into a Redis without it would be resent after the ones behind them,
+      // which the checkpoints then refuse as applied out of order.
+      client.sendCommand(['SCRIPT', 'LOAD', APPLY_SCRIPT]).catch(() => undefined);
+      this.announce('up');
+    });
   }
 
   /**
