@@ -1,6 +1,8 @@
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 import { RedisViewStore } from '../../infrastructure/read-models/redis-view-store';
 import { Projector } from '../../read-models/projector';
+import { allProjections } from '../../read-models/projections';
+import { applyRecorded, catchUp } from '../../read-models/replay';
 import { createReadModels } from '../../read-models/read-models';
 import { platform } from './support/platform';
 import { REDIS_URL, testNamespace } from './support/redis';
@@ -100,6 +102,39 @@ describe('a projector whose views another process changes', () => {
       expect((await models.device('UKEY-000023'))?.status).toBe('ACTIVE');
     } finally {
       await close();
+    }
+  });
+});
+
+describe('a drop of shared views', () => {
+  it('happens in one step: a batch sent meanwhile lands wholly before it, or is refused after it', async () => {
+    const store = new InMemoryEventStore();
+    const p = platform(store);
+    const namespace = testNamespace('drop');
+    const [dropper, writer] = [RedisViewStore.open(REDIS_URL, namespace), RedisViewStore.open(REDIS_URL, namespace)];
+    try {
+      for (const v of [dropper, writer]) expect(await v.ready(5_000)).toBe(true);
+      await p.activeDevice('UKEY-000031', 'grid-east', 'user-31');
+      const checkpoints = await catchUp(store, writer, { projections: allProjections });
+      // Views large enough that deleting them takes many pages.
+      for (let batch = 0; batch < 5; batch++) {
+        const multi = writer.client.multi();
+        for (let i = 0; i < 10_000; i++) multi.hSet(`${namespace}filler:${batch}:${i}`, 'f', '1');
+        await multi.execAsPipeline();
+      }
+      await p.activeDevice('UKEY-000032', 'grid-east', 'user-32');
+      const later = (await store.readAll()).filter((e) => e.position > Math.min(...Object.values(checkpoints)));
+      const keys = await writer.client.dbSize();
+      const dropped = dropper.drop();
+      // Sent once the drop has begun to delete, as a projector following the log might.
+      await eventually(async () => (await writer.client.dbSize()) < keys, 10_000);
+      const applied = await applyRecorded(writer, allProjections, later, checkpoints);
+      await dropped;
+      expect({ applied: applied.applied, left: (await dropper.dump()).size }).toEqual({ applied: applied.applied, left: 0 });
+    } finally {
+      await dropper.drop();
+      for (const v of [dropper, writer]) await v.close();
+      await store.close();
     }
   });
 });
