@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { AuditEntry } from '../application/ports/read-models';
 import { EventStore, RecordedEvent, Subscription } from '../application/ports/event-store';
 import { ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
@@ -243,6 +244,7 @@ export class Projector {
       let scheduled = false;
       let over = false;
       let subscription: Subscription | undefined;
+      let checking: NodeJS.Timeout | undefined;
       const finish = (error?: Error): void => {
         if (over) return;
         over = true;
@@ -261,9 +263,13 @@ export class Projector {
             let result = await applyRecorded(this.views, this.projections, batch, known);
             // Another process sharing these views applied this batch first: go on from where it left
             // them (the batch applies what remains above them, often nothing). Views behind were lost.
-            while (!result.applied && atOrPast(result.checkpoints, known)) {
-              result = await applyRecorded(this.views, this.projections, batch, result.checkpoints);
+            // Each refusal names other checkpoints than the last, or the loop ends.
+            let builtOn = known;
+            while (!over && !result.applied && atOrPast(result.checkpoints, builtOn) && !isDeepStrictEqual(result.checkpoints, builtOn)) {
+              builtOn = result.checkpoints;
+              result = await applyRecorded(this.views, this.projections, batch, builtOn);
             }
+            if (over) return;
             if (!result.applied) throw new ViewsMovedError(lowest(result.checkpoints));
             known = result.batch.after;
             this.applied(result.batch);
@@ -272,17 +278,6 @@ export class Projector {
           .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
         return chain;
       };
-      // Between batches, so that a batch in flight cannot make the views look moved.
-      const checking = setInterval(() => {
-        chain = chain
-          .then(async () => {
-            if (over) return;
-            const left = known;
-            const stored = await this.views.checkpoints(this.projectionNames);
-            if (!atOrPast(stored, left)) throw new ViewsMovedError(lowest(stored));
-          })
-          .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
-      }, this.options.checkIntervalMs ?? 1000);
       this.interrupt = (error) => finish(error);
       subscription = this.store.subscribe({
         after: lowest(checkpoints),
@@ -301,6 +296,17 @@ export class Projector {
         },
         onError: (error) => finish(error),
       });
+      // Between batches, so that a batch in flight cannot make the views look moved.
+      checking = setInterval(() => {
+        chain = chain
+          .then(async () => {
+            if (over) return;
+            const left = known;
+            const stored = await this.views.checkpoints(this.projectionNames);
+            if (!over && !atOrPast(stored, left)) throw new ViewsMovedError(lowest(stored));
+          })
+          .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+      }, this.options.checkIntervalMs ?? 1000);
     });
   }
 

@@ -246,11 +246,21 @@ export class RedisViewStore implements ViewStore {
   }
 
   /**
-   * One script, so that no projector's write lands between the first deletion and the last: a
-   * write let in half way would leave keys behind that the replay after the drop counts again.
-   * Redis serves nothing else meanwhile, a few milliseconds per thousand keys in the database.
+   * Live views go in one script, so that no projector's write lands between the first deletion
+   * and the last: a write let in half way would leave keys behind that the replay after the drop
+   * counts again. Redis serves nothing else meanwhile (about 0.7 s per million keys in the
+   * database). A scratch namespace, which no projector writes, goes page by page instead, so a
+   * check never holds Redis up.
    */
   async drop(): Promise<void> {
+    if (!this.ownsClient) {
+      const keys = await this.keys();
+      for (let i = 0; i < keys.length; i += SCAN_COUNT) {
+        const page = keys.slice(i, i + SCAN_COUNT);
+        await this.guard(() => this.client.unlink(page));
+      }
+      return;
+    }
     const pattern = `${this.namespace}*`;
     try {
       await this.answered(this.client.sendCommand(['EVAL', DROP_SCRIPT, '0', pattern, String(SCAN_COUNT)]), DROP_TIMEOUT_MS);

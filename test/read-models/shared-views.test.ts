@@ -1,7 +1,7 @@
 import { InMemoryEventStore } from '../../infrastructure/event-store/memory';
 import { RedisViewStore } from '../../infrastructure/read-models/redis-view-store';
 import { Projector } from '../../read-models/projector';
-import { allProjections } from '../../read-models/projections';
+import { allProjections, projectionNames } from '../../read-models/projections';
 import { applyRecorded, catchUp } from '../../read-models/replay';
 import { createReadModels } from '../../read-models/read-models';
 import { platform } from './support/platform';
@@ -134,6 +134,27 @@ describe('a drop of shared views', () => {
     } finally {
       await dropper.drop();
       for (const v of [dropper, writer]) await v.close();
+      await store.close();
+    }
+  });
+
+  it('of a scratch namespace, which no projector writes, goes page by page: a check never holds Redis up', async () => {
+    const store = new InMemoryEventStore();
+    await platform(store).activeDevice('UKEY-000033', 'grid-east', 'user-33');
+    const views = RedisViewStore.open(REDIS_URL, testNamespace('scratch-drop'));
+    try {
+      expect(await views.ready(5_000)).toBe(true);
+      const scratch = views.scratch();
+      await applyRecorded(scratch, allProjections, await store.readAll(), await scratch.checkpoints(projectionNames(allProjections)));
+      const sent = jest.spyOn(views.client, 'sendCommand');
+      const scripts = () => sent.mock.calls.filter(([args]) => String(args[0]).toUpperCase() === 'EVAL').length;
+      await scratch.drop();
+      expect(scripts()).toBe(0);
+      expect((await scratch.dump()).size).toBe(0);
+      await views.drop(); // live views: one script
+      expect(scripts()).toBe(1);
+    } finally {
+      await views.close();
       await store.close();
     }
   });
