@@ -110,6 +110,9 @@ export const targetOf = (streamId: string): string => {
   return dash < 0 ? streamId : `${streamId.slice(0, dash)}:${streamId.slice(dash + 1)}`;
 };
 
+/** `device:UKEY-0001` -> `device-UKEY-0001`, the inverse of targetOf. */
+const streamOfTarget = (target: string): string => target.replace(':', '-');
+
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
 const STREAM_PREFIXES = new Set(governedAggregates.map((aggregate) => aggregate.streamPrefix));
@@ -260,7 +263,7 @@ export const auditProjection: Projection = {
       if (rows.length > 0) blocks[block] = `${blocks[block] ?? ''}${JSON.stringify(rows).slice(1, -1)},`;
     };
     const [streams, actors, actions] = [new Groups(), new Groups(), new Groups()];
-    const [concerned, outcomes, failures] = [new Groups(), new Groups(), new Groups()];
+    const [outcomes, failures] = [new Groups(), new Groups()];
     const [hours, days] = [new BucketCounts(granularities.hour.length), new BucketCounts(granularities.day.length)];
     for (const e of events) {
       const { recorded, at } = e;
@@ -275,9 +278,10 @@ export const auditProjection: Projection = {
       }
       const concerns = concernsOf(recorded);
       rows.push(entryRow(recorded, judged, concerns));
-      // By stream: the target follows from it, once per stream in the batch.
+      // By stream: the target follows from it, once per stream in the batch. A target the entry
+      // names joins its stream's group, so each target's index gets one write per batch.
       streams.add(recorded.streamId, member);
-      for (const target of concerns) concerned.add(target, member);
+      for (const target of concerns) streams.add(streamOfTarget(target), member);
       actors.add(recorded.metadata.actorId, member);
       actions.add(type, member);
       hours.count(at, type);
@@ -294,7 +298,6 @@ export const auditProjection: Projection = {
       { kind: 'index', key: ACTORS, members: actors.values() },
     ];
     streams.indexes((streamId) => byTarget(targetOf(streamId)), ops);
-    concerned.indexes(byTarget, ops);
     actors.indexes(byActor, ops);
     actions.indexes(byAction, ops);
     outcomes.indexes((outcome) => byOutcome(outcome as FailureOutcome), ops);
