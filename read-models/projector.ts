@@ -103,7 +103,13 @@ export class Projector {
     if (this.running) return;
     this.running = true;
     this.unwatch = this.views.watch((state) =>
-      this.interrupt?.(state === 'down' ? new ViewsUnavailableError(this.views.where) : undefined),
+      this.interrupt?.(
+        state === 'down'
+          ? new ViewsUnavailableError(this.views.where)
+          : state === 'dropped'
+            ? new ViewsMovedError(0)
+            : undefined,
+      ),
     );
     this.loop = this.run();
   }

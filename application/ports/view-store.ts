@@ -112,12 +112,17 @@ export interface ViewStore {
   drop(): Promise<void>;
   /** An empty store of the same kind under a namespace of its own, for checks; drop it when done. */
   scratch(): ViewStore;
-  /** Tells `listener` when the store becomes unreachable ('down') and reachable again ('up'). */
-  watch(listener: (state: 'down' | 'up') => void): () => void;
+  /**
+   * Tells `listener` when the store becomes unreachable ('down') and reachable again ('up'), and
+   * when another process dropped the views ('dropped': a rebuild), where the store can tell.
+   */
+  watch(listener: (state: ViewStoreEvent) => void): () => void;
   close(): Promise<void>;
 }
 
 /** The views cannot be read or written now; answers would be wrong, so none is given. */
+export type ViewStoreEvent = 'down' | 'up' | 'dropped';
+
 export class ViewsUnavailableError extends Error {
   readonly code = 'VIEWS_UNAVAILABLE';
   constructor(store: string, cause?: unknown) {

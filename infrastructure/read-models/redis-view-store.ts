@@ -19,6 +19,7 @@ import {
   ProjectionWrite,
   RangeQuery,
   ViewStore,
+  ViewStoreEvent,
   ViewsUnavailableError,
 } from '../../application/ports/view-store';
 import { APPLY_SCRIPT, applyCommand, withScript } from './apply-script';
@@ -65,7 +66,7 @@ export const DEFAULT_REPLY_TIMEOUT_MS = 3000;
 /** A drop scans the whole database in one script: give it as long as a large one needs. */
 const DROP_TIMEOUT_MS = 60_000;
 
-/** Deletes every key matching ARGV[1], scanning ARGV[2] keys at a time. */
+/** Deletes every key matching ARGV[1], scanning ARGV[2] keys at a time, then publishes ARGV[4] on channel ARGV[3]. */
 const DROP_SCRIPT = `
 local cursor = '0'
 local deleted = 0
@@ -79,6 +80,7 @@ repeat
   end
   deleted = deleted + #keys
 until cursor == '0'
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return deleted
 `;
 
@@ -95,7 +97,13 @@ export interface RedisViewStoreOptions {
  */
 export class RedisViewStore implements ViewStore {
   private reachable = false;
-  private readonly listeners = new Set<(state: 'down' | 'up') => void>();
+  private readonly listeners = new Set<(state: ViewStoreEvent) => void>();
+  /** Told by the script of every drop of these views, so that other processes hear of it at once. */
+  private readonly dropChannel: string;
+  /** Names this store's own drops, which it need not be told of. */
+  private readonly id = randomUUID();
+  /** The connection that listens for other processes' drops (a subscribed connection serves nothing else). */
+  private subscriber?: ViewClient;
 
   private constructor(
     readonly client: ViewClient,
@@ -106,6 +114,7 @@ export class RedisViewStore implements ViewStore {
     private readonly replyTimeoutMs: number,
   ) {
     checkNamespace(namespace);
+    this.dropChannel = `${namespace}dropped`;
     if (!ownsClient) return;
     // Without an 'error' listener node-redis crashes the process when Redis goes away.
     client.on('error', () => this.announce('down'));
@@ -129,7 +138,23 @@ export class RedisViewStore implements ViewStore {
     const store = new RedisViewStore(client, namespace, where, true, options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS);
     // connect() settles only once connected (or closed); until then commands fail fast.
     client.connect().catch(() => undefined);
+    store.listenForDrops();
     return store;
+  }
+
+  /**
+   * Subscribes to the drops of these views, so that a server hears of a rebuild by another process
+   * at once rather than at its next checkpoint check. node-redis subscribes again after a reconnect.
+   */
+  private listenForDrops(): void {
+    const subscriber = this.client.duplicate();
+    // The main connection reports whether Redis can be reached; this one only listens.
+    subscriber.on('error', () => undefined);
+    this.subscriber = subscriber;
+    subscriber
+      .connect()
+      .then(() => subscriber.subscribe(this.dropChannel, (by) => (by === this.id ? undefined : this.tell('dropped'))))
+      .catch(() => undefined);
   }
 
   /** Resolves true once connected, false if that takes longer than `timeoutMs`. */
@@ -263,7 +288,8 @@ export class RedisViewStore implements ViewStore {
     }
     const pattern = `${this.namespace}*`;
     try {
-      await this.answered(this.client.sendCommand(['EVAL', DROP_SCRIPT, '0', pattern, String(SCAN_COUNT)]), DROP_TIMEOUT_MS);
+      const command = ['EVAL', DROP_SCRIPT, '0', pattern, String(SCAN_COUNT), this.dropChannel, this.id];
+      await this.answered(this.client.sendCommand(command), DROP_TIMEOUT_MS);
     } catch (error) {
       throw this.failure(error);
     }
@@ -274,7 +300,7 @@ export class RedisViewStore implements ViewStore {
     return new RedisViewStore(this.client, scratchNamespace, this.where, false, this.replyTimeoutMs);
   }
 
-  watch(listener: (state: 'down' | 'up') => void): () => void {
+  watch(listener: (state: ViewStoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -282,8 +308,11 @@ export class RedisViewStore implements ViewStore {
   async close(): Promise<void> {
     this.listeners.clear();
     if (!this.ownsClient) return;
-    if (this.client.isReady) await this.client.close();
-    else this.client.destroy();
+    for (const client of [this.subscriber, this.client]) {
+      if (client === undefined) continue;
+      if (client.isReady) await client.close();
+      else client.destroy();
+    }
   }
 
   /** Each SCAN page is a round trip of its own under the reply deadline: a whole scan of a large Redis may take longer. */
@@ -353,7 +382,11 @@ export class RedisViewStore implements ViewStore {
   private announce(state: 'down' | 'up'): void {
     if (this.reachable === (state === 'up')) return;
     this.reachable = state === 'up';
-    for (const listener of this.listeners) listener(state);
+    this.tell(state);
+  }
+
+  private tell(event: ViewStoreEvent): void {
+    for (const listener of this.listeners) listener(event);
   }
 
   private failure(error: unknown): unknown {

@@ -52,13 +52,16 @@ describe('two projectors sharing one Redis namespace', () => {
 });
 
 describe('a projector whose views another process changes', () => {
-  const setUp = async () => {
+  const setUp = async (checkIntervalMs = 50) => {
     const store = new InMemoryEventStore();
     const namespace = testNamespace('shared');
     const views = [RedisViewStore.open(REDIS_URL, namespace), RedisViewStore.open(REDIS_URL, namespace)];
     for (const v of views) expect(await v.ready(5_000)).toBe(true);
+    // Both stores listen for the other's drops.
+    const listening = async () => (await views[0].client.sendCommand(['PUBSUB', 'NUMSUB', `${namespace}dropped`])) as [string, number];
+    await eventually(async () => (await listening())[1] === 2);
     const faults: string[] = [];
-    const projectors = views.map((v) => new Projector(store, v, { checkIntervalMs: 50, minRetryMs: 20, onFault: (e) => faults.push(e.message) }));
+    const projectors = views.map((v) => new Projector(store, v, { checkIntervalMs, minRetryMs: 20, onFault: (e) => faults.push(e.message) }));
     const close = async () => {
       for (const projector of projectors) await projector.stop();
       await views[0].drop();
@@ -87,8 +90,11 @@ describe('a projector whose views another process changes', () => {
     }
   });
 
-  it('notices views dropped by another process (a rebuild) without any write, and rebuilds them', async () => {
-    const { store, p, views, projectors, faults, close } = await setUp();
+  it.each([
+    ['hears at once of', 600_000],
+    ['notices at its next checkpoint check', 50],
+  ])('%s views dropped by another process (a rebuild), without any write, and rebuilds them', async (_, checkIntervalMs) => {
+    const { store, p, views, projectors, faults, close } = await setUp(checkIntervalMs);
     const models = createReadModels(views[0], projectors[0]);
     try {
       await p.activeDevice('UKEY-000023', 'grid-east', 'user-23');
