@@ -5,7 +5,7 @@ import { allProjections, projectionNames } from '../../read-models/projections';
 import { applyRecorded, catchUp } from '../../read-models/replay';
 import { createReadModels } from '../../read-models/read-models';
 import { platform } from './support/platform';
-import { REDIS_URL, testNamespace } from './support/redis';
+import { REDIS_URL, ScratchRedis, testNamespace } from './support/redis';
 import { cleanReplay, contentOf, eventually } from './support/replay';
 
 // Two platform processes on one Redis namespace: each projector follows the log, and whichever
@@ -141,6 +141,31 @@ describe('a drop of shared views', () => {
       await dropper.drop();
       for (const v of [dropper, writer]) await v.close();
       await store.close();
+    }
+  });
+
+  it('still happens for a Redis user that may not publish its notice', async () => {
+    const redis = await ScratchRedis.start();
+    const admin = RedisViewStore.open(redis.url, testNamespace('acl'));
+    try {
+      expect(await admin.ready(5_000)).toBe(true);
+      // Redis 7 gives a new user no channels unless told: keys and commands only.
+      await admin.client.sendCommand(['ACL', 'SETUSER', 'qk', 'on', '>pw', '~*', '+@all']);
+      const url = new URL(redis.url);
+      url.username = 'qk';
+      url.password = 'pw';
+      const views = RedisViewStore.open(url.toString(), 'qkmp-acl:');
+      try {
+        expect(await views.ready(5_000)).toBe(true);
+        await views.client.sendCommand(['HSET', 'qkmp-acl:device:UKEY-000034', 'status', 'ACTIVE']);
+        await views.drop();
+        expect((await views.dump()).size).toBe(0);
+      } finally {
+        await views.close();
+      }
+    } finally {
+      await admin.close();
+      await redis.kill();
     }
   });
 
