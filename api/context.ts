@@ -1,20 +1,9 @@
 import type { AccessControl, Principal } from '../application/access/access-control';
 import type { CommandBus } from '../application/command-bus';
-import type { EventStore } from '../application/ports/event-store';
+import type { AuditVerification, EventStore } from '../application/ports/event-store';
 import type { ReadModels } from '../application/ports/read-models';
 import type { Projector } from '../read-models/projector';
 import type { ChargeKeyDelivery } from '../application/charge/deliver-keys';
-
-export interface AuditVerification {
-  readonly ok: boolean;
-  readonly checked: number;
-  readonly firstBadPosition: number | null;
-  readonly reason: string | null;
-  /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
-  readonly since: number | null;
-  /** The log's last position and its chain value, to keep outside the platform; null for an empty log. */
-  readonly head: { readonly position: number; readonly chain: string } | null;
-}
 
 /** What the API needs from the rest of the platform; it creates none of it. */
 export interface ApiDeps {

@@ -8,7 +8,6 @@ import { isMainThread, MessagePort, parentPort, Worker, workerData } from 'node:
 import express from 'express';
 import * as E from 'fp-ts/Either';
 import pg from 'pg';
-import { AuditVerification } from '../api/context';
 import { expressMessages } from '../api/express-messages';
 import { createApiServer } from '../api/server';
 import { chargeKeyDelivery } from '../application/charge/deliver-keys';
@@ -16,7 +15,7 @@ import { KeyPool } from '../application/keypool/key-pool';
 import { SqliteKeyVault } from '../infrastructure/keys/sqlite-key-vault';
 import { AccessControl, createPrincipal } from '../application/access';
 import { CommandBus } from '../application/command-bus';
-import { EventStore } from '../application/ports/event-store';
+import { AuditVerification, EventStore } from '../application/ports/event-store';
 import { commandRoutes } from '../application/routes';
 import { PostgresEventStore } from '../infrastructure/event-store/postgres';
 import { SQLITE_PRAGMAS, SqliteEventStore } from '../infrastructure/event-store/sqlite';

@@ -1,12 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ChainHead, ChainReport, EventStore } from '../application/ports/event-store';
-
-export type AuditVerification = Pick<ChainReport, 'ok' | 'checked' | 'firstBadPosition' | 'reason' | 'head'> & {
-  /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
-  readonly since: number | null;
-};
+import { AuditVerification, ChainHead, ChainReport, EventStore } from '../application/ports/event-store';
 
 export interface AuditVerifyOptions {
   readonly store: EventStore;

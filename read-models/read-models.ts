@@ -5,6 +5,7 @@ import { charger, chargers } from './charger/queries';
 import { device, devices } from './device/queries';
 import { deviceBalance, poolBalance, pools } from './key-balance/queries';
 import { Projector } from './projector';
+import { lowest } from './replay';
 
 /**
  * The query port over a view store kept up to date by `projector`. Queries are answered only while
@@ -32,7 +33,7 @@ export const createReadModels = (views: ViewStore, projector: Projector): ReadMo
     status: async (): Promise<ViewsStatus> => {
       const known = projector.status();
       try {
-        const stored = Math.min(...Object.values(await views.checkpoints(projector.projectionNames)));
+        const stored = lowest(await views.checkpoints(projector.projectionNames));
         // Stored checkpoints below what the projector applied: the store lost views it has not noticed yet.
         const lost = stored < known.position;
         const stale = known.stale || lost;

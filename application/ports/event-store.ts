@@ -100,6 +100,12 @@ export interface ChainReport {
   readonly head: ChainHead | null;
 }
 
+/** What verifying the audit answers: the chain's report, and the earlier head found still in place. */
+export type AuditVerification = Pick<ChainReport, 'ok' | 'checked' | 'firstBadPosition' | 'reason' | 'head'> & {
+  /** The position of the head the last good verification saw, checked to be still in place; null when none was recorded. */
+  readonly since: number | null;
+};
+
 export interface EventStore {
   /** Appends all events atomically, or none. Rejects with WrongExpectedRevisionError on a revision mismatch. */
   append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;

@@ -120,9 +120,9 @@ export interface ViewStore {
   close(): Promise<void>;
 }
 
-/** The views cannot be read or written now; answers would be wrong, so none is given. */
 export type ViewStoreEvent = 'down' | 'up' | 'dropped';
 
+/** The views cannot be read or written now; answers would be wrong, so none is given. */
 export class ViewsUnavailableError extends Error {
   readonly code = 'VIEWS_UNAVAILABLE';
   constructor(store: string, cause?: unknown) {

@@ -280,20 +280,11 @@ export class RedisViewStore implements ViewStore {
    */
   async drop(): Promise<void> {
     if (!this.ownsClient) {
-      const keys = await this.keys();
-      for (let i = 0; i < keys.length; i += SCAN_COUNT) {
-        const page = keys.slice(i, i + SCAN_COUNT);
-        await this.guard(() => this.client.unlink(page));
-      }
+      await this.paged(await this.keys(), (page, multi) => multi.unlink([...page]));
       return;
     }
-    const pattern = `${this.namespace}*`;
-    try {
-      const command = ['EVAL', DROP_SCRIPT, '0', pattern, String(SCAN_COUNT), this.dropChannel, this.id];
-      await this.answered(this.client.sendCommand(command), DROP_TIMEOUT_MS);
-    } catch (error) {
-      throw this.failure(error);
-    }
+    const command = ['EVAL', DROP_SCRIPT, '0', `${this.namespace}*`, String(SCAN_COUNT), this.dropChannel, this.id];
+    await this.guard(() => this.client.sendCommand(command), DROP_TIMEOUT_MS);
   }
 
   scratch(): RedisViewStore {
@@ -350,9 +341,9 @@ export class RedisViewStore implements ViewStore {
   }
 
   /** One round trip (a command or a pipeline) under the reply deadline. */
-  private async guard<T>(command: () => Promise<T>): Promise<T> {
+  private async guard<T>(command: () => Promise<T>, timeoutMs = this.replyTimeoutMs): Promise<T> {
     try {
-      return await this.answered(command());
+      return await this.answered(command(), timeoutMs);
     } catch (error) {
       throw this.failure(error);
     }

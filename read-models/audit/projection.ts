@@ -120,8 +120,9 @@ const STREAM_PREFIXES = new Set(governedAggregates.map((aggregate) => aggregate.
 /** A refused request records the stream it asked for; other text (an id alone) names no target. */
 const requestedTarget = (value: unknown): string | undefined => {
   const asked = text(value);
-  const dash = asked?.indexOf('-') ?? -1;
-  return dash > 0 && STREAM_PREFIXES.has(asked!.slice(0, dash)) ? targetOf(asked!) : undefined;
+  if (asked === undefined) return undefined;
+  const dash = asked.indexOf('-');
+  return dash > 0 && STREAM_PREFIXES.has(asked.slice(0, dash)) ? targetOf(asked) : undefined;
 };
 
 /**
