@@ -1,5 +1,5 @@
 import { PageRequest } from '../application/ports/read-models';
-import { LexBound, ViewStore } from '../application/ports/view-store';
+import { LexBound, ViewReads } from '../application/ports/view-store';
 import { invalidQuery } from './errors';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -63,7 +63,7 @@ interface Range {
 }
 
 /** The members of `chunk` that are in every index of `all` and in no index of `none`. */
-const kept = async (views: ViewStore, chunk: string[], all: readonly string[], none: readonly string[]): Promise<string[]> => {
+const kept = async (views: ViewReads, chunk: string[], all: readonly string[], none: readonly string[]): Promise<string[]> => {
   let matching = chunk;
   for (const [key, wanted] of [...all.map((key) => [key, true] as const), ...none.map((key) => [key, false] as const)]) {
     if (matching.length === 0) break;
@@ -75,7 +75,7 @@ const kept = async (views: ViewStore, chunk: string[], all: readonly string[], n
 
 /** Calls `visit` with the members of `key` in the range, in order, a chunk at a time, until it returns false. */
 const scan = async (
-  views: ViewStore,
+  views: ViewReads,
   key: string,
   range: Range,
   chunkSize: number,
@@ -99,7 +99,7 @@ const scan = async (
  * scanned in chunks and each member looked up in the others, so the cost follows the most
  * selective filter.
  */
-export const pageOfMembers = async (views: ViewStore, query: IndexQuery): Promise<MemberPage> => {
+export const pageOfMembers = async (views: ViewReads, query: IndexQuery): Promise<MemberPage> => {
   const { indexes, excluded = [], min, max, rev, after, first } = query;
   const sizes = await views.counts([...indexes, ...excluded].map((key) => ({ key, min, max })));
   const included = sizes.slice(0, indexes.length);
@@ -155,7 +155,7 @@ export interface UnionQuery extends IndexQuery {
  * a page at a time, and what was read is merged up to the nearest last member read of an index
  * that may hold more: no member of any index can come before those.
  */
-export const pageOfUnion = async (views: ViewStore, query: UnionQuery): Promise<MemberPage> => {
+export const pageOfUnion = async (views: ViewReads, query: UnionQuery): Promise<MemberPage> => {
   const { indexes, excluded = [], min, max, rev, after, first } = query;
   const sizes = await views.counts([...indexes, ...excluded].map((key) => ({ key, min, max })));
   const sum = (counts: number[]): number => counts.reduce((total, count) => total + count, 0);

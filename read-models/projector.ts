@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { AuditEntry } from '../application/ports/read-models';
 import { EventStore, RecordedEvent, Subscription } from '../application/ports/event-store';
-import { ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
+import { lostViews, ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
 import { auditEntryOf, auditProjection } from './audit/projection';
 import { changedDevice, deviceProjection } from './device/projection';
 import { Projection } from './projection';
@@ -102,15 +102,17 @@ export class Projector {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unwatch = this.views.watch((state) =>
-      this.interrupt?.(
-        state === 'down'
-          ? new ViewsUnavailableError(this.views.where)
-          : state === 'dropped'
-            ? new ViewsMovedError(0)
-            : undefined,
-      ),
-    );
+    this.unwatch = this.views.watch((state) => {
+      const interrupt = this.interrupt;
+      if (interrupt === undefined) return;
+      if (state === 'up') return interrupt();
+      const fault = state === 'down' ? new ViewsUnavailableError(this.views.where) : new ViewsMovedError(0);
+      // Stale now, not once the live phase has wound down: until then a query or a waiter would
+      // still take the views for live.
+      this.stale = true;
+      this.reason = fault.message;
+      interrupt(fault);
+    });
     this.loop = this.run();
   }
 
@@ -346,8 +348,7 @@ export class Projector {
     const position = lowest(stored);
     this.reason =
       position < this.reached
-        ? `the view store lost views: they hold the log up to position ${position}, not ${this.reached}; ` +
-          'they are being rebuilt from the log, retry shortly'
+        ? lostViews(position, this.reached)
         : `the views are catching up with the log from position ${position}; retry shortly`;
     this.stale = true;
     this.reached = position;

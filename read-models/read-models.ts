@@ -1,5 +1,5 @@
 import { ReadModels, ViewsStaleError, ViewsStatus } from '../application/ports/read-models';
-import { ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
+import { lostViews, ViewReads, ViewStore, ViewsLostError, ViewsUnavailableError } from '../application/ports/view-store';
 import { audit, auditStats } from './audit/queries';
 import { charger, chargers } from './charger/queries';
 import { device, devices } from './device/queries';
@@ -14,11 +14,17 @@ import { lowest } from './replay';
  * filter, cursor or page size.
  */
 export const createReadModels = (views: ViewStore, projector: Projector): ReadModels => {
+  // Reads that also prove the views still hold what the projector applied: a rebuild by another
+  // process empties them before this process can hear of it.
+  const reads = views.fenced(projector.projectionNames, () => projector.status().position);
   const live =
-    <A extends unknown[], R>(read: (views: ViewStore, ...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(read: (views: ViewReads, ...args: A) => Promise<R>) =>
     (...args: A): Promise<R> => {
       const { stale, position, reason } = projector.status();
-      return stale ? Promise.reject(new ViewsStaleError(reason ?? 'the views are stale; retry shortly', position)) : read(views, ...args);
+      if (stale) return Promise.reject(new ViewsStaleError(reason ?? 'the views are stale; retry shortly', position));
+      return read(reads, ...args).catch((error: unknown) => {
+        throw error instanceof ViewsLostError ? new ViewsStaleError(error.message, error.position) : error;
+      });
     };
   return {
     device: live(device),
@@ -37,7 +43,7 @@ export const createReadModels = (views: ViewStore, projector: Projector): ReadMo
         // Stored checkpoints below what the projector applied: the store lost views it has not noticed yet.
         const lost = stored < known.position;
         const stale = known.stale || lost;
-        const reason = known.reason ?? (lost ? 'the view store lost views; they are being rebuilt from the log' : undefined);
+        const reason = known.reason ?? (lost ? lostViews(stored, known.position) : undefined);
         return stale ? { position: stored, stale, reason } : { position: stored, stale };
       } catch (error) {
         if (!(error instanceof ViewsUnavailableError)) throw error;

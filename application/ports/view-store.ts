@@ -87,6 +87,9 @@ export type DumpedValue =
   | { readonly type: 'hash'; readonly fields: Fields }
   | { readonly type: 'index'; readonly members: readonly string[] };
 
+/** What queries read views with: one round trip (or one synchronous step) each. */
+export type ViewReads = Pick<ViewStore, 'hashes' | 'fields' | 'range' | 'counts' | 'contains'>;
+
 export interface ViewStore {
   /** The key prefix every view lives under. */
   readonly namespace: string;
@@ -105,6 +108,14 @@ export interface ViewStore {
   counts(queries: readonly CountQuery[]): Promise<number[]>;
   /** For each member, whether it is in the index. */
   contains(key: string, members: readonly string[]): Promise<boolean[]>;
+  /**
+   * The same reads, each made in one atomic step with a read of the stored checkpoints of
+   * `projections`: one fails with ViewsLostError when the lowest of them is below `atLeast()`
+   * (taken as the read is sent), for then the views were dropped or lost since this process last
+   * saw them (another process's rebuild, a flush) and the read would answer from what is left as
+   * if it were current. The store then also tells its watchers 'dropped'.
+   */
+  fenced(projections: readonly string[], atLeast: () => number): ViewReads;
 
   /** Every key under the namespace with its content, for comparing two stores. */
   dump(): Promise<Map<string, DumpedValue>>;
@@ -121,6 +132,24 @@ export interface ViewStore {
 }
 
 export type ViewStoreEvent = 'down' | 'up' | 'dropped';
+
+/** Why answers wait while views that were lost are rebuilt. */
+export const lostViews = (position: number, expected: number): string =>
+  `the view store lost views: they hold the log up to position ${position}, not ${expected}; ` +
+  'they are being rebuilt from the log, retry shortly';
+
+/** A fenced read found the views holding less of the log than this process had applied to them. */
+export class ViewsLostError extends Error {
+  readonly code = 'VIEWS_LOST';
+  constructor(
+    /** The lowest stored checkpoint the read found. */
+    readonly position: number,
+    readonly expected: number,
+  ) {
+    super(lostViews(position, expected));
+    this.name = 'ViewsLostError';
+  }
+}
 
 /** The views cannot be read or written now; answers would be wrong, so none is given. */
 export class ViewsUnavailableError extends Error {

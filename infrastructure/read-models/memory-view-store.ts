@@ -6,7 +6,9 @@ import {
   ProjectionWrite,
   RangeQuery,
   ViewOp,
+  ViewReads,
   ViewStore,
+  ViewsLostError,
 } from '../../application/ports/view-store';
 import { CHECKPOINTS_KEY } from './checkpoints';
 import { SortedSet } from './sorted-set';
@@ -69,6 +71,25 @@ export class MemoryViewStore implements ViewStore {
   async contains(key: string, members: readonly string[]): Promise<boolean[]> {
     const index = this.indexMap.get(key);
     return members.map((member) => index?.has(member) ?? false);
+  }
+
+  /** Checked in the same synchronous step as the read, which no write or drop can come between. */
+  fenced(projections: readonly string[], atLeast: () => number): ViewReads {
+    const checked =
+      <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> => {
+        const expected = atLeast();
+        const stored = this.hashMap.get(CHECKPOINTS_KEY);
+        const position = Math.min(...projections.map((p) => Number(stored?.get(p) ?? 0)));
+        return position < expected ? Promise.reject(new ViewsLostError(position, expected)) : read(...args);
+      };
+    return {
+      hashes: checked((keys) => this.hashes(keys)),
+      fields: checked((key, fields) => this.fields(key, fields)),
+      range: checked((key, query) => this.range(key, query)),
+      counts: checked((queries) => this.counts(queries)),
+      contains: checked((key, members) => this.contains(key, members)),
+    };
   }
 
   async dump(): Promise<Map<string, DumpedValue>> {

@@ -18,8 +18,10 @@ import {
   Fields,
   ProjectionWrite,
   RangeQuery,
+  ViewReads,
   ViewStore,
   ViewStoreEvent,
+  ViewsLostError,
   ViewsUnavailableError,
 } from '../../application/ports/view-store';
 import { APPLY_SCRIPT, applyCommand, withScript } from './apply-script';
@@ -37,6 +39,8 @@ const createViewClient = (url: string) =>
 
 /** The client a RedisViewStore works through; exposed so tests can inject faults into its calls. */
 export type ViewClient = ReturnType<typeof createViewClient>;
+type Multi = ReturnType<ViewClient['multi']>;
+type Queue = (multi: Multi) => void;
 
 // Errors that mean Redis cannot be reached or cannot serve right now, not that the request was wrong.
 const CONNECTION_ERRORS = [
@@ -97,6 +101,7 @@ export interface RedisViewStoreOptions {
  * when it is back.
  */
 export class RedisViewStore implements ViewStore {
+  private readonly reads: RedisReads;
   private reachable = false;
   private readonly listeners = new Set<(state: ViewStoreEvent) => void>();
   /** Told by the script of every drop of these views, so that other processes hear of it at once. */
@@ -115,6 +120,7 @@ export class RedisViewStore implements ViewStore {
     private readonly replyTimeoutMs: number,
   ) {
     checkNamespace(namespace);
+    this.reads = new RedisReads(namespace, (queue) => this.pipeline(queue));
     this.dropChannel = `${namespace}dropped`;
     if (!ownsClient) return;
     // Without an 'error' listener node-redis crashes the process when Redis goes away.
@@ -216,39 +222,32 @@ export class RedisViewStore implements ViewStore {
     return Object.fromEntries(projections.map((p, i) => [p, Number(stored[i] ?? 0)]));
   }
 
-  async hashes(keys: readonly string[]): Promise<(Fields | null)[]> {
-    if (keys.length === 0) return [];
-    const replies = await this.pipeline((multi) => keys.forEach((key) => multi.hGetAll(this.namespace + key)));
-    return replies.map((reply) => {
-      const fields = reply as Record<string, string>;
-      return Object.keys(fields).length === 0 ? null : { ...fields };
+  hashes(keys: readonly string[]): Promise<(Fields | null)[]> {
+    return this.reads.hashes(keys);
+  }
+
+  fields(key: string, fields: readonly string[]): Promise<(string | null)[]> {
+    return this.reads.fields(key, fields);
+  }
+
+  range(key: string, query: RangeQuery): Promise<string[]> {
+    return this.reads.range(key, query);
+  }
+
+  counts(queries: readonly CountQuery[]): Promise<number[]> {
+    return this.reads.counts(queries);
+  }
+
+  contains(key: string, members: readonly string[]): Promise<boolean[]> {
+    return this.reads.contains(key, members);
+  }
+
+  fenced(projections: readonly string[], atLeast: () => number): ViewReads {
+    return new RedisReads(this.namespace, (queue, atomic) => this.pipeline(queue, atomic), {
+      projections,
+      atLeast,
+      lost: () => this.tell('dropped'),
     });
-  }
-
-  async fields(key: string, fields: readonly string[]): Promise<(string | null)[]> {
-    if (fields.length === 0) return [];
-    return this.guard(() => this.client.hmGet(this.namespace + key, [...fields]));
-  }
-
-  async range(key: string, query: RangeQuery): Promise<string[]> {
-    const [from, to] = query.rev ? [query.max, query.min] : [query.min, query.max];
-    const limit = query.count === undefined ? {} : { LIMIT: { offset: query.offset ?? 0, count: query.count } };
-    const options = { BY: 'LEX', REV: query.rev ? true : undefined, ...limit } as const;
-    return this.guard(() => this.client.zRange(this.namespace + key, from, to, options));
-  }
-
-  async counts(queries: readonly CountQuery[]): Promise<number[]> {
-    if (queries.length === 0) return [];
-    const replies = await this.pipeline((multi) =>
-      queries.forEach((q) => multi.zLexCount(this.namespace + q.key, q.min, q.max)),
-    );
-    return replies.map(Number);
-  }
-
-  async contains(key: string, members: readonly string[]): Promise<boolean[]> {
-    if (members.length === 0) return [];
-    const scores = await this.guard(() => this.client.zmScore(this.namespace + key, [...members]));
-    return scores.map((score) => score !== null);
   }
 
   async dump(): Promise<Map<string, DumpedValue>> {
@@ -322,7 +321,7 @@ export class RedisViewStore implements ViewStore {
   /** One pipeline per SCAN_COUNT keys, so each round trip stays within the reply deadline however many views there are. */
   private async paged(
     keys: readonly string[],
-    queue: (page: readonly string[], multi: ReturnType<ViewClient['multi']>, first: number) => void,
+    queue: (page: readonly string[], multi: Multi, first: number) => void,
   ): Promise<unknown[]> {
     const replies: unknown[] = [];
     for (let first = 0; first < keys.length; first += SCAN_COUNT) {
@@ -332,11 +331,12 @@ export class RedisViewStore implements ViewStore {
     return replies;
   }
 
-  private async pipeline(queue: (multi: ReturnType<ViewClient['multi']>) => void): Promise<unknown[]> {
+  /** One round trip: a pipeline, or a transaction (MULTI) when `atomic`. */
+  private async pipeline(queue: Queue, atomic = false): Promise<unknown[]> {
     return this.guard(async () => {
       const multi = this.client.multi();
       queue(multi);
-      return (await multi.execAsPipeline()) as unknown[];
+      return (await (atomic ? multi.exec() : multi.execAsPipeline())) as unknown[];
     });
   }
 
@@ -383,6 +383,72 @@ export class RedisViewStore implements ViewStore {
 
   private failure(error: unknown): unknown {
     return unavailable(error) ? new ViewsUnavailableError(this.where, error) : error;
+  }
+}
+
+interface Fence {
+  readonly projections: readonly string[];
+  readonly atLeast: () => number;
+  /** Called when a read finds the views lost. */
+  readonly lost: () => void;
+}
+
+/** The reads of a RedisViewStore, one round trip each; with a fence, each is a transaction that also reads the checkpoints. */
+class RedisReads implements ViewReads {
+  constructor(
+    private readonly namespace: string,
+    private readonly send: (queue: Queue, atomic: boolean) => Promise<unknown[]>,
+    private readonly fence?: Fence,
+  ) {}
+
+  async hashes(keys: readonly string[]): Promise<(Fields | null)[]> {
+    if (keys.length === 0) return [];
+    const replies = await this.read((multi) => keys.forEach((key) => multi.hGetAll(this.namespace + key)));
+    return replies.map((reply) => {
+      const fields = reply as Record<string, string>;
+      return Object.keys(fields).length === 0 ? null : { ...fields };
+    });
+  }
+
+  async fields(key: string, fields: readonly string[]): Promise<(string | null)[]> {
+    if (fields.length === 0) return [];
+    const [values] = await this.read((multi) => multi.hmGet(this.namespace + key, [...fields]));
+    return values as (string | null)[];
+  }
+
+  async range(key: string, query: RangeQuery): Promise<string[]> {
+    const [from, to] = query.rev ? [query.max, query.min] : [query.min, query.max];
+    const limit = query.count === undefined ? {} : { LIMIT: { offset: query.offset ?? 0, count: query.count } };
+    const options = { BY: 'LEX', REV: query.rev ? true : undefined, ...limit } as const;
+    const [members] = await this.read((multi) => multi.zRange(this.namespace + key, from, to, options));
+    return members as string[];
+  }
+
+  async counts(queries: readonly CountQuery[]): Promise<number[]> {
+    if (queries.length === 0) return [];
+    const replies = await this.read((multi) => queries.forEach((q) => multi.zLexCount(this.namespace + q.key, q.min, q.max)));
+    return replies.map(Number);
+  }
+
+  async contains(key: string, members: readonly string[]): Promise<boolean[]> {
+    if (members.length === 0) return [];
+    const [scores] = await this.read((multi) => multi.zmScore(this.namespace + key, [...members]));
+    return (scores as (number | null)[]).map((score) => score !== null);
+  }
+
+  private async read(queue: Queue): Promise<unknown[]> {
+    const fence = this.fence;
+    if (fence === undefined) return this.send(queue, false);
+    const expected = fence.atLeast();
+    const replies = await this.send((multi) => {
+      queue(multi);
+      multi.hmGet(this.namespace + CHECKPOINTS_KEY, [...fence.projections]);
+    }, true);
+    const stored = replies.pop() as (string | null)[];
+    const position = Math.min(...stored.map((value) => Number(value ?? 0)));
+    if (position >= expected) return replies;
+    fence.lost();
+    throw new ViewsLostError(position, expected);
   }
 }
 

@@ -7,7 +7,7 @@ import {
   Page,
   PageRequest,
 } from '../../application/ports/read-models';
-import { LexBound, ViewStore } from '../../application/ports/view-store';
+import { LexBound, ViewReads } from '../../application/ports/view-store';
 import { invalidQuery } from '../errors';
 import { decodeCursor, encodeCursor, pageOfMembers, pageOfUnion, pageSize } from '../paging';
 import { canonicalTime } from '../projection';
@@ -57,7 +57,7 @@ const timeRange = (filter: Pick<AuditFilter, 'from' | 'to'>): TimeRange => {
 const all = { min: '-', max: '+' } as const;
 
 /** The entries of index members, in their order; a member whose entry is missing has none. */
-const entriesOf = async (views: ViewStore, members: readonly string[]): Promise<AuditEntry[]> => {
+const entriesOf = async (views: ViewReads, members: readonly string[]): Promise<AuditEntry[]> => {
   const positions = members.map(positionOf);
   const blocks = [...new Set(positions.map(entryBlock))];
   const stored = await views.fields(ENTRIES, blocks);
@@ -69,7 +69,7 @@ const entriesOf = async (views: ViewStore, members: readonly string[]): Promise<
 };
 
 /** Entries matching every given filter, newest first. */
-export const audit = async (views: ViewStore, filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>> => {
+export const audit = async (views: ViewReads, filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>> => {
   if (filter.outcome !== undefined && !OUTCOMES.includes(filter.outcome)) {
     throw invalidQuery('outcome', `must be one of ${OUTCOMES.join(', ')}`);
   }
@@ -110,7 +110,7 @@ const byCountThenName = <T>(name: (item: T) => string, count: (item: T) => numbe
  * their counters; the one or two it cuts are counted exactly from the action indexes.
  */
 const perBucket = async (
-  views: ViewStore,
+  views: ViewReads,
   granularity: (typeof granularities)[keyof typeof granularities],
   range: TimeRange,
 ): Promise<CountBucket[]> => {
@@ -144,7 +144,7 @@ const perBucket = async (
 
 /** Exact statistics of the entries in [from, to); failures are the REFUSED and FAILED ones. */
 export const auditStats = async (
-  views: ViewStore,
+  views: ViewReads,
   filter: Pick<AuditFilter, 'from' | 'to'>,
   top = 10,
 ): Promise<AuditStats> => {

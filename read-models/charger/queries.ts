@@ -1,5 +1,5 @@
 import { ChargerView, Page, PageRequest } from '../../application/ports/read-models';
-import { ViewStore } from '../../application/ports/view-store';
+import { ViewReads } from '../../application/ports/view-store';
 import { decodeCursor, encodeCursor, pageOfMembers, pageSize } from '../paging';
 import { orNull, whole } from '../view-fields';
 import { ALL_CHARGERS, chargerKey } from './projection';
@@ -18,13 +18,13 @@ const toView = (h: Readonly<Record<string, string>>): ChargerView => ({
   position: whole(h, 'position'),
 });
 
-export const charger = async (views: ViewStore, chargerId: string): Promise<ChargerView | null> => {
+export const charger = async (views: ViewReads, chargerId: string): Promise<ChargerView | null> => {
   const [fields] = await views.hashes([chargerKey(chargerId)]);
   return fields === null ? null : toView(fields);
 };
 
 /** Chargers by id. */
-export const chargers = async (views: ViewStore, page: PageRequest): Promise<Page<ChargerView>> => {
+export const chargers = async (views: ViewReads, page: PageRequest): Promise<Page<ChargerView>> => {
   const first = pageSize(page);
   const after = decodeCursor(LIST, page.after);
   const found = await pageOfMembers(views, { indexes: [ALL_CHARGERS], min: '-', max: '+', rev: false, after, first });

@@ -1,5 +1,5 @@
 import { DeviceFilter, DeviceView, Page, PageRequest } from '../../application/ports/read-models';
-import { ViewStore } from '../../application/ports/view-store';
+import { ViewReads } from '../../application/ports/view-store';
 import { DeviceKind } from '../../domain/shared/types';
 import { invalidQuery } from '../errors';
 import { decodeCursor, encodeCursor, pageOfMembers, pageSize } from '../paging';
@@ -44,13 +44,13 @@ const indexesFor = (filter: DeviceFilter): string[] => {
   return indexes.length > 0 ? indexes : [ALL_DEVICES];
 };
 
-export const device = async (views: ViewStore, serial: string): Promise<DeviceView | null> => {
+export const device = async (views: ViewReads, serial: string): Promise<DeviceView | null> => {
   const [fields] = await views.hashes([deviceKey(serial)]);
   return fields === null ? null : toView(fields);
 };
 
 /** Devices matching every given filter, by serial. */
-export const devices = async (views: ViewStore, filter: DeviceFilter, page: PageRequest): Promise<Page<DeviceView>> => {
+export const devices = async (views: ViewReads, filter: DeviceFilter, page: PageRequest): Promise<Page<DeviceView>> => {
   const first = pageSize(page);
   const found = await pageOfMembers(views, {
     indexes: indexesFor(filter),

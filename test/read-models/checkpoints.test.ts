@@ -65,6 +65,36 @@ describe.each(bothStores)('checkpoints in the $name view store', (kind) => {
     expect(await contentOf(views)).toEqual({});
   });
 
+  it('answers fenced reads while the checkpoints hold what the reader expects, and refuses each kind of read once they do not', async () => {
+    const checkpoints = await catchUp(store, views, { projections: allProjections });
+    const head = log[log.length - 1].position;
+    let expected = head;
+    const reads = views.fenced(Object.keys(checkpoints), () => expected);
+    const kinds = {
+      hashes: () => reads.hashes(['device:UKEY-000001']),
+      fields: () => reads.fields('device:UKEY-000001', ['status']),
+      range: () => reads.range('devices', { min: '-', max: '+' }),
+      counts: () => reads.counts([{ key: 'devices', min: '-', max: '+' }]),
+      contains: () => reads.contains('devices', ['UKEY-000002']),
+    };
+    const answers = async () => Object.fromEntries(await Promise.all(Object.entries(kinds).map(async ([k, read]) => [k, await read()])));
+    const before = await answers();
+    expect(before).toMatchObject({ fields: ['ACTIVE'], range: ['UKEY-000001', 'UKEY-000002'], counts: [2], contains: [true] });
+
+    // A reader that has seen more of the log than the views hold: views lost behind its back.
+    expected = head + 1;
+    for (const read of Object.values(kinds)) {
+      await expect(read()).rejects.toMatchObject({ name: 'ViewsLostError', position: head, expected: head + 1 });
+    }
+    expected = head;
+    await views.drop();
+    for (const read of Object.values(kinds)) {
+      await expect(read()).rejects.toMatchObject({ name: 'ViewsLostError', position: 0, expected: head });
+    }
+    await catchUp(store, views, { projections: allProjections });
+    expect(await answers()).toEqual(before);
+  });
+
   it('lets each projection skip what it has seen when the projector starts from the lowest checkpoint', async () => {
     const balancesOnly = new Projector(store, views, { projections: [keyBalanceProjection] });
     balancesOnly.start();

@@ -110,6 +110,30 @@ describe('a projector whose views another process changes', () => {
       await close();
     }
   });
+  it('answers VIEWS_STALE, never the emptied views, when they are lost without a notice it hears, and rebuilds them', async () => {
+    const { p, views, projectors, close } = await setUp(600_000);
+    const models = createReadModels(views[0], projectors[0]);
+    try {
+      await p.activeDevice('UKEY-000024', 'grid-east', 'user-24');
+      projectors[0].start();
+      expect(await projectors[0].waitFor(3, 10_000)).toBe(true);
+      // Emptied by other means than a drop (a flush, a drop by a user that may not publish):
+      // nothing tells the projector, and its checkpoint check is minutes away.
+      for await (const keys of views[1].client.scanIterator({ MATCH: `${views[1].namespace}*` })) {
+        if (keys.length > 0) await views[1].client.unlink(keys);
+      }
+      await expect(models.device('UKEY-000024')).rejects.toMatchObject({
+        name: 'ViewsStaleError',
+        position: 0,
+        message: expect.stringMatching(/lost views: they hold the log up to position 0, not 3; they are being rebuilt/),
+      });
+      // The refused read told the projector, which rebuilds at once.
+      expect(await projectors[0].waitFor(3, 10_000)).toBe(true);
+      expect((await models.device('UKEY-000024'))?.status).toBe('ACTIVE');
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('a drop of shared views', () => {
