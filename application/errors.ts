@@ -41,8 +41,9 @@ export const overtaken = (streamId: string, revision: number, refusal: CommandEr
 
 export const storeUnavailable = (message: string): ApplicationError => ({ code: 'STORE_UNAVAILABLE', message });
 
+/** `usedBy` and `type` name a command and, where it tells them apart, its stream: `BindDevice on device-X`. */
 export const idempotencyKeyReused = (commandId: string, usedBy: string, type: string): ApplicationError => ({
   code: 'IDEMPOTENCY_KEY_REUSED',
-  message: `command id ${commandId} was already used by a ${usedBy} command, not ${type}; send each new command with a new id`,
+  message: `command id ${commandId} was already used for ${usedBy}, so it cannot also name ${type}; send each new command with a new id`,
   details: { commandId, usedBy, type },
 });

@@ -145,6 +145,8 @@ export class EventIdConflictError extends Error {
     readonly streamId: string,
     readonly eventId: string,
     reason: string,
+    /** The stream that holds the id, where the store knows it. */
+    readonly usedIn?: string,
   ) {
     super(
       `cannot append event ${eventId} to stream ${streamId}: ${reason}; ` +

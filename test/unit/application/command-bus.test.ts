@@ -77,7 +77,7 @@ describe('the command bus', () => {
       ok(await bus.execute(env, initialize('UKEY-000004')));
       const refused = error(await bus.execute(env, { type: 'FreezeDevice', data: { serial: 'UKEY-000004', reason: 'x' } }));
       expect(refused).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
-      expect(refused.message).toMatch(/InitializeDevice.*FreezeDevice.*new id/);
+      expect(refused.message).toMatch(/already used for InitializeDevice, so it cannot also name FreezeDevice; send each new command with a new id/);
       expect(await store.readStream('device-UKEY-000004')).toHaveLength(1);
     });
 
@@ -86,8 +86,23 @@ describe('the command bus', () => {
       ok(await bus.execute(env, initialize('UKEY-000014')));
       const refused = error(await bus.execute(env, initialize('UKEY-000015')));
       expect(refused.code).toBe('IDEMPOTENCY_KEY_REUSED');
-      expect(refused.message).toMatch(/device-UKEY-000015.*new id/);
+      expect(refused.message).toMatch(
+        /already used for InitializeDevice on device-UKEY-000014, so it cannot also name InitializeDevice on device-UKEY-000015; send each new command with a new id/,
+      );
       expect(await store.readStream('device-UKEY-000015')).toEqual([]);
+    });
+
+    it('names the earlier command and its device when an id is reused for another kind of command on another device', async () => {
+      const env = envelope();
+      ok(await bus.execute(env, initialize('UKEY-000016')));
+      ok(await bus.execute(envelope(), initialize('UKEY-000017')));
+      const distribute = { type: 'DistributeDevice', data: { serial: 'UKEY-000017', organisation: 'grid-east' } };
+      const refused = error(await bus.execute({ ...env, actor: userAdmin }, distribute));
+      expect(refused).toMatchObject({
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        details: { usedBy: 'InitializeDevice on device-UKEY-000016', type: 'DistributeDevice on device-UKEY-000017' },
+      });
+      expect(await store.readStream('device-UKEY-000017')).toHaveLength(1);
     });
   });
 
