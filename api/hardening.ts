@@ -1,6 +1,6 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, ValidationRule } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, ValidationContext, ValidationRule } from 'graphql';
 import { addressKey, principalOf } from './authentication';
 import { errorBody } from './errors';
 import { FixedWindows } from './fixed-windows';
@@ -35,10 +35,17 @@ export interface ValidationRules {
  */
 export const validationRules = (limits: Limits, production: boolean): ValidationRules => {
   const armor = new ApolloArmor({
-    maxDepth: { n: limits.maxDepth },
-    maxAliases: { n: limits.maxAliases },
-    costLimit: { maxCost: limits.maxCost },
-    maxDirectives: { n: limits.maxDirectives },
+    maxDepth: { n: limits.maxDepth, ...refusedAs('nests fields %d levels deep', limits.maxDepth, 'select fewer levels of nested fields') },
+    maxAliases: { n: limits.maxAliases, ...refusedAs('uses %d aliases', limits.maxAliases, 'send fewer aliased fields, or several requests') },
+    costLimit: {
+      maxCost: limits.maxCost,
+      ...refusedAs(
+        'has an estimated cost of %d',
+        limits.maxCost,
+        'a page size (first) multiplies the cost of what the page selects: ask for smaller pages or fewer fields, or send several requests',
+      ),
+    },
+    maxDirectives: { n: limits.maxDirectives, ...refusedAs('uses %d directives', limits.maxDirectives, 'send fewer directives') },
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: false },
   }).protect().validationRules;
@@ -47,6 +54,23 @@ export const validationRules = (limits: Limits, production: boolean): Validation
     webSocket: [...specifiedRules, ...armor, ...(production ? [NoSchemaIntrospectionCustomRule] : [])],
   };
 };
+
+/**
+ * graphql-armor words a refusal as a syntax error ("Syntax Error: Query depth limit of 8 exceeded,
+ * found 9."), which it is not: the operation is reported instead with what it exceeded and what to
+ * do. `measure` reads like "nests fields %d levels deep", %d standing for what armor found.
+ */
+const refusedAs = (measure: string, limit: number, remedy: string) => ({
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError): void => {
+      const found = /found (\d+(?:\.\d+)?)/.exec(error.message)?.[1] ?? 'more';
+      context?.reportError(
+        new GraphQLError(`the operation ${measure.replace('%d', found)}, over the limit of ${limit}; ${remedy}`),
+      );
+    },
+  ],
+});
 
 /**
  * Requests per principal in fixed windows, so one console cannot starve the others; requests
@@ -81,7 +105,7 @@ export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHa
  */
 export const jsonErrors =
   (log: Log, maxBodyBytes: number): ErrorRequestHandler =>
-  (error: { type?: unknown }, _req, res, next) => {
+  (error: { type?: unknown; message?: unknown }, _req, res, next) => {
     if (res.headersSent) return next(error);
     switch (error.type) {
       case 'entity.too.large':
@@ -90,7 +114,16 @@ export const jsonErrors =
           .json(errorBody('PAYLOAD_TOO_LARGE', `the request body exceeds ${maxBodyBytes} bytes; send a smaller request`));
         return;
       case 'entity.parse.failed':
-        res.status(400).json(errorBody('BAD_REQUEST', 'the request body is not valid JSON; send a GraphQL request'));
+        // The parser's words locate the fault in the client's own body: often a query pasted with its line breaks.
+        res
+          .status(400)
+          .json(
+            errorBody(
+              'BAD_REQUEST',
+              `the request body is not valid JSON (${String(error.message)}); send a GraphQL request as a JSON object, ` +
+                "with the query's line breaks written as \\n and its double quotes as \\\" inside its string",
+            ),
+          );
         return;
       case 'encoding.unsupported':
       case 'charset.unsupported':

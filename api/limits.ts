@@ -3,7 +3,10 @@ export interface Limits {
   /** Selection depth of an operation (graphql-armor). */
   readonly maxDepth: number;
   readonly maxAliases: number;
-  /** graphql-armor's cost: 2 per object, 1 per scalar, growing with depth. */
+  /**
+   * graphql-armor's estimate: 2 per object, 1 per scalar, growing with depth and multiplied by a
+   * literal page size (`first`).
+   */
   readonly maxCost: number;
   readonly maxDirectives: number;
   /** Tokens in a document, checked by the parser before anything else. */
@@ -30,7 +33,8 @@ export interface Limits {
 export const defaultLimits: Limits = {
   maxDepth: 8,
   maxAliases: 15,
-  maxCost: 5000,
+  // One full page (MAX_PAGE_SIZE) of the richest list, every field selected, fits (about 24k); two do not.
+  maxCost: 25_000,
   maxDirectives: 20,
   maxTokens: 2000,
   maxBodyBytes: 64 * 1024,

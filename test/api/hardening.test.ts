@@ -1,3 +1,6 @@
+import { buildASTSchema, concatAST, getNamedType, GraphQLNamedType, isObjectType, parse } from 'graphql';
+import { typeDefs } from '../../api/schema';
+import { MAX_PAGE_SIZE } from '../../read-models/paging';
 import { codeOf, expectNoInternals } from './support/expectations';
 import { GraphQLResponse, Platform } from './support/platform';
 
@@ -13,7 +16,7 @@ describe('request limits', () => {
     const deep = await p.gql('{ audit { items { action } } }', {}, 'AUDITOR');
     expect(deep.status).toBe(400);
     expect(codeOf(deep)).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(deep.body.errors?.[0].message).toMatch(/depth limit of 2/);
+    expect(deep.body.errors?.[0].message).toMatch(/over the limit of 2/);
   });
 
   it('refuses more aliases than the alias limit', async () => {
@@ -22,7 +25,14 @@ describe('request limits', () => {
     const many = await p.gql(aliases(4), {}, 'AUDITOR');
     expect(many.status).toBe(400);
     expect(codeOf(many)).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(many.body.errors?.[0].message).toMatch(/aliases limit of 3/i);
+    expect(many.body.errors?.[0].message).toMatch(/uses 4 aliases, over the limit of 3; send fewer aliased fields/);
+  });
+
+  it('says what an operation exceeded and what to do, not that it is a syntax error', async () => {
+    const deep = await p.gql('{ audit { items { action } } }', {}, 'AUDITOR');
+    expect(deep.body.errors?.map((e) => e.message)).toEqual([
+      'the operation nests fields 3 levels deep, over the limit of 2; select fewer levels of nested fields',
+    ]);
   });
 
   it('refuses a document with more tokens than the parser limit, with 400 rather than 500', async () => {
@@ -101,6 +111,15 @@ describe('request limits', () => {
     expect(response.status).toBe(400);
     expect(codeOf(response)).toBe('BAD_REQUEST');
     expectNoInternals(response);
+  });
+
+  it('says where a body is not JSON and how to send a query pasted with its line breaks', async () => {
+    // The line breaks go into the JSON string unescaped, as a paste into curl's -d sends them.
+    const response = await p.post('{"query": "{\n  viewsStatus { position }\n}"}', p.tokens.AUDITOR);
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.[0].message).toMatch(
+      /^the request body is not valid JSON \(Bad control character in string literal in JSON at position 12.*\); .*line breaks written as \\n and its double quotes as \\"/,
+    );
   });
 
   it('blocks requests a browser could send cross-site without a preflight (CSRF)', async () => {
@@ -279,5 +298,42 @@ describe('production mode', () => {
     } finally {
       await p.close();
     }
+  });
+});
+
+describe('the default cost limit', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start();
+  });
+  afterAll(() => p.close());
+
+  const schema = buildASTSchema(concatAST(typeDefs.map((t) => (typeof t === 'string' ? parse(t) : t))));
+  /** Every field of `type`, objects followed `levels` deep. */
+  const everything = (type: GraphQLNamedType, levels: number): string => {
+    if (!isObjectType(type)) return '';
+    const fields = Object.entries(type.getFields()).flatMap(([name, field]) => {
+      const inner = getNamedType(field.type);
+      if (!isObjectType(inner)) return [name];
+      return levels > 1 ? [`${name} ${everything(inner, levels - 1)}`] : [];
+    });
+    return `{ ${fields.join(' ')} }`;
+  };
+  const lists = Object.entries(schema.getQueryType()!.getFields())
+    .filter(([, field]) => field.args.some((arg) => arg.name === 'first'))
+    .map(([name, field]) => [name, `${name}(first: ${MAX_PAGE_SIZE}, consistentWith: 0) ${everything(getNamedType(field.type), 4)}`]);
+
+  it.each(lists)('lets a console ask for a full page of %s with every field', async (name, page) => {
+    const response = await p.gql(`{ ${page} }`, {}, name === 'audit' ? 'AUDITOR' : 'SECURITY_ADMIN');
+    expect({ status: response.status, errors: response.body.errors }).toEqual({ status: 200, errors: undefined });
+  });
+
+  it('refuses two full pages in one operation, saying what to do', async () => {
+    const [, page] = lists.find(([name]) => name === 'devices')!;
+    const response = await p.gql(`{ a: ${page} b: ${page} }`, {}, 'SECURITY_ADMIN');
+    expect(response.status).toBe(400);
+    expect(response.body.errors?.[0].message).toMatch(
+      /^the operation has an estimated cost of \d+, over the limit of 25000; a page size \(first\) multiplies the cost/,
+    );
   });
 });
