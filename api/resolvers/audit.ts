@@ -1,8 +1,9 @@
 import { AuditEntry, AuditFilter } from '../../application/ports/read-models';
+import { filterTarget } from '../../read-models/audit/projection';
 import { ApiContext, ResolverEnv } from '../context';
 import { allowed } from './access';
 import { live } from './live';
-import { pageOf, PageArgs, present, query } from './queries';
+import { fromViews, pageOf, PageArgs, present, query } from './queries';
 
 interface StatsArgs {
   readonly from?: string | null;
@@ -13,10 +14,13 @@ interface StatsArgs {
 type FeedFilter = Pick<AuditFilter, 'target' | 'actorId' | 'action' | 'outcome'>;
 
 /** As the audit query filters: a target matches the entry's own and those it names. */
-const matches = (filter: FeedFilter) => (entry: AuditEntry): boolean =>
-  (Object.keys(filter) as (keyof FeedFilter)[]).every(
-    (field) => entry[field] === filter[field] || (field === 'target' && entry.concerns.includes(filter.target!)),
-  );
+const matches = (given: FeedFilter) => {
+  const filter = given.target === undefined ? given : { ...given, target: filterTarget(given.target) };
+  return (entry: AuditEntry): boolean =>
+    (Object.keys(filter) as (keyof FeedFilter)[]).every(
+      (field) => entry[field] === filter[field] || (field === 'target' && entry.concerns.includes(filter.target!)),
+    );
+};
 
 export const auditResolvers = (env: ResolverEnv) => {
   const { deps } = env;
@@ -35,9 +39,10 @@ export const auditResolvers = (env: ResolverEnv) => {
         // Authorized as the audit query: the feed shows the same entries as they are recorded.
         subscribe: async (_parent: unknown, args: { filter?: FeedFilter | null }, { principal }: ApiContext) => {
           await allowed(deps.access.authorizeQuery(principal, 'audit'));
+          const filter = await fromViews(async () => matches(present(args.filter)));
           return live<AuditEntry>(
             (push) => deps.changes.onChange((change) => change.audit.forEach(push)),
-            matches(present(args.filter)),
+            filter,
             env.maxQueuedPerSubscription,
           );
         },

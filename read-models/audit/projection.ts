@@ -2,6 +2,8 @@ import { AuditEntry, AuditOutcome } from '../../application/ports/read-models';
 import { RecordedEvent } from '../../application/ports/event-store';
 import { ViewOp } from '../../application/ports/view-store';
 import { governedAggregates } from '../../application/access/policy';
+import { ACCESS_STREAM_PREFIX } from '../../domain/access';
+import { invalidQuery } from '../errors';
 import { ProjectedEvent, Projection } from '../projection';
 
 // Keys. Every index holds the same members, `<ISO time>|<position>`, so members sort by time then
@@ -116,6 +118,25 @@ const streamOfTarget = (target: string): string => target.replace(':', '-');
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
 const STREAM_PREFIXES = new Set(governedAggregates.map((aggregate) => aggregate.streamPrefix));
+
+/** Every kind of target: each stream's aggregate, and the streams refused requests are recorded on. */
+const TARGET_KINDS = [...STREAM_PREFIXES, ACCESS_STREAM_PREFIX];
+
+/**
+ * A target as a filter may name it: `device:UKEY-0001`, or the stream id a receipt gives,
+ * `device-UKEY-0001`. Anything else names no entry's target, so it is refused rather than answered
+ * with nothing.
+ */
+export const filterTarget = (value: string): string => {
+  const separator = /[:-]/.exec(value);
+  const kind = separator === null ? '' : value.slice(0, separator.index);
+  if (TARGET_KINDS.includes(kind)) return `${kind}:${value.slice(kind.length + 1)}`;
+  throw invalidQuery(
+    'target',
+    'must name a target as kind:id, such as device:UKEY-2026-0001, or as its stream id, such as device-UKEY-2026-0001; ' +
+      `the kinds are ${TARGET_KINDS.join(', ')}`,
+  );
+};
 
 /** A refused request records the stream it asked for; other text (an id alone) names no target. */
 const requestedTarget = (value: unknown): string | undefined => {

@@ -18,6 +18,7 @@ import {
   byActor,
   byOutcome,
   byTarget,
+  filterTarget,
   ENTRIES,
   entryBlock,
   entryFrom,
@@ -77,7 +78,7 @@ export const audit = async (views: ViewReads, filter: AuditFilter, page: PageReq
   const { min, max } = timeRange(filter);
   const { outcome } = filter;
   const indexes = [
-    filter.target !== undefined && byTarget(filter.target),
+    filter.target !== undefined && byTarget(filterTarget(filter.target)),
     filter.actorId !== undefined && byActor(filter.actorId),
     filter.action !== undefined && byAction(filter.action),
     outcome !== undefined && outcome !== 'SUCCESS' && byOutcome(outcome),

@@ -81,6 +81,18 @@ describe('initializing, distributing and binding a device', () => {
       actorRole: 'SECURITY_ADMIN',
       outcome: 'SUCCESS',
     });
+    // The stream id a receipt gives names the same target; a serial alone names none, and says so.
+    const byStream = await p.gql(
+      'query($target: String!) { audit(filter: { target: $target }) { total } }',
+      { target: receipt.streamId },
+      'AUDITOR',
+    );
+    expect(byStream.body).toEqual({ data: { audit: { total: 3 } } });
+    const bySerial = await p.gql('query($target: String!) { audit(filter: { target: $target }) { total } }', { target: serial }, 'AUDITOR');
+    expect(bySerial.body.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/^target: must name a target as kind:id, such as device:UKEY-2026-0001, or as its stream id/),
+      extensions: { code: 'INVALID_INPUT' },
+    });
   });
 
   it('answers the first receipt again, marked replayed, when a console resends a command with the same id', async () => {

@@ -92,6 +92,20 @@ describe('auditFeed', () => {
     ]);
   });
 
+  it('takes the stream id a receipt gives as the target, and refuses a serial alone as INVALID_INPUT', async () => {
+    const serial = p.newSerial();
+    const document = 'subscription($target: String) { auditFeed(filter: { target: $target }) { action target } }';
+    const feed = collect(as('AUDITOR'), document, 1, { target: `device-${serial}` });
+    await feed.started();
+    await initialize(p.newSerial());
+    await initialize(serial);
+    expect((await feed.done).map((r) => r.data.auditFeed)).toEqual([{ action: 'DeviceInitialized', target: `device:${serial}` }]);
+    const [refused] = await collect(as('AUDITOR'), document, 1, { target: serial }).done;
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^target: must name a target as kind:id/), extensions: expect.objectContaining({ code: 'INVALID_INPUT' }) }),
+    ]);
+  });
+
   it('refuses a role the policy does not let read the audit, as FORBIDDEN, and audits the refusal', async () => {
     const before = await p.head();
     const feed = collect(as('GATEWAY'), 'subscription { auditFeed { action } }', 1);
