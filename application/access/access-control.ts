@@ -11,7 +11,7 @@ import { EventStore } from '../ports/event-store';
 import { AccessCheckUnavailableError, AccessError, forbidden, unauthenticated } from './errors';
 import { commandRule, CommandScope, governedAggregates, grants, QueryOperation, queryRule, queryTargets, Rule } from './policy';
 import { Principal, PrincipalDirectory, PrincipalDirectoryOptions } from './principal-directory';
-import { bearerToken, hashToken, mayHoldToken } from './tokens';
+import { bearerToken, hashToken, mayHoldToken, TOKEN_PREFIX, TOKEN_TEXT_LENGTH } from './tokens';
 
 export type { AccessError } from './errors';
 export type { Principal } from './principal-directory';
@@ -25,11 +25,13 @@ type Decision = E.Either<AccessError, void>;
 /** The operation recorded for a command type outside the policy: the caller's text is not worth keeping. */
 const UNKNOWN_COMMAND = 'unknown command type';
 const UNKNOWN_QUERY = 'unknown query operation';
+// Tokens are made only by the command line on the platform host, so that is where a holder is sent.
 const INVALID_TOKEN =
-  'the bearer token is not valid (unknown, rotated or revoked); ask a security administrator for a current token';
+  'the bearer token is not valid (unknown, rotated or revoked); ask whoever runs the platform for a current token ' +
+  '(they make one with `qkmp admin create` or `qkmp admin rotate` on its host)';
 const MALFORMED_HEADER =
-  'the Authorization header must be "Bearer <token>" with a token the platform issued (it starts with qkmp_); ' +
-  'send it in that form';
+  `the Authorization header must be "Bearer <token>" with a whole token the platform issued: ${TOKEN_PREFIX} and ` +
+  `${TOKEN_TEXT_LENGTH} more letters, digits, '-' or '_'; send it in that form (a token cut short when copied fails here)`;
 
 type AnyAggregate = Aggregate<unknown, Message, Message, unknown>;
 

@@ -4,7 +4,9 @@ import { hash, randomBytes } from 'node:crypto';
 export const TOKEN_PREFIX = 'qkmp_';
 
 const TOKEN_BYTES = 32;
-const TOKEN = /^qkmp_[A-Za-z0-9_-]{43}$/;
+/** What follows the prefix: TOKEN_BYTES in base64url, unpadded. */
+export const TOKEN_TEXT_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
+const TOKEN = new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9_-]{${TOKEN_TEXT_LENGTH}}$`);
 // RFC 6750: the scheme is case-insensitive, one or more spaces before the token.
 const BEARER = /^bearer +(\S+) *$/i;
 

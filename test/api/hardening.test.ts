@@ -160,7 +160,7 @@ describe('request limits', () => {
     const response = await p.gql('{ viewsStatus { position } }', {}, { token: `qkmp_${'A'.repeat(43)}` });
     expect(response.status).toBe(401);
     expect(codeOf(response)).toBe('UNAUTHENTICATED');
-    expect(response.body.errors?.[0].message).toMatch(/ask a security administrator for a current token/);
+    expect(response.body.errors?.[0].message).toMatch(/ask whoever runs the platform for a current token/);
     const written = await p.store.readAll({ after: before });
     expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', 'authenticate']]);
   });

@@ -5,7 +5,7 @@ import { generateToken } from '../../../application/access/tokens';
 import { RecordedEvent } from '../../../application/ports/event-store';
 import { at, issue, ok, platform, Platform } from './fixture';
 
-const INVALID = /^the bearer token is not valid \(unknown, rotated or revoked\); ask a security administrator/;
+const INVALID = /^the bearer token is not valid \(unknown, rotated or revoked\); ask whoever runs the platform for a current token \(they make one with `qkmp admin create` or `qkmp admin rotate` on its host\)$/;
 
 let p: Platform;
 beforeEach(async () => {
@@ -60,11 +60,14 @@ describe('authenticate', () => {
     ['another scheme', 'Basic YWxpY2U6c2VjcmV0'],
     ['a bare token', generateToken()],
     ['a token not issued by the platform', 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc'],
+    ['a token cut short', `Bearer ${generateToken().slice(0, 40)}`],
   ])('refuses %s as UNAUTHENTICATED, recording one anonymous denial', async (_, header) => {
     const { error, appended } = await refused(header);
     expect(error).toEqual({
       code: 'UNAUTHENTICATED',
-      message: expect.stringMatching(/^the Authorization header must be "Bearer <token>"/),
+      message: expect.stringMatching(
+        /^the Authorization header must be "Bearer <token>" with a whole token the platform issued: qkmp_ and 43 more letters, digits, '-' or '_'; .*cut short/,
+      ),
     });
     expect(appended).toEqual([expect.objectContaining(denial(null, null))]);
   });
