@@ -90,7 +90,13 @@ export class AccessControl {
     if (authorizationHeader === undefined) return E.right(null);
     const token = bearerToken(authorizationHeader);
     if (token === undefined) return this.deny(null, 'authenticate', null, unauthenticated(MALFORMED_HEADER));
-    const found = this.directory.lookup(hashToken(token));
+    const tokenHash = hashToken(token);
+    let found = this.directory.lookup(tokenHash);
+    // Unknown tokens are few (the refused-token limit bounds them per address): each may cost a read.
+    if (found.status === 'unknown') {
+      await this.directory.refresh();
+      found = this.directory.lookup(tokenHash);
+    }
     switch (found.status) {
       case 'active':
         return E.right(found.principal);

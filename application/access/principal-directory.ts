@@ -36,7 +36,8 @@ interface Waiter {
 /**
  * Principals by token hash, kept in this process and fed by the event store, so authentication
  * needs no read model and no network hop. Writes of other processes (the command line) arrive
- * with the store's subscription, within its poll period.
+ * with the store's subscription, within its poll period; a token not known yet is looked for in
+ * the log before it is refused.
  */
 export class PrincipalDirectory {
   private readonly states = new Map<string, PrincipalState>();
@@ -56,13 +57,21 @@ export class PrincipalDirectory {
   /** Reads the log up to its end before resolving, so a token that exists now is known at once. */
   static async open(store: EventStore, options: PrincipalDirectoryOptions = {}): Promise<PrincipalDirectory> {
     const directory = new PrincipalDirectory(store, options);
-    for (;;) {
-      const page = await store.readAll({ after: directory.position, maxCount: PAGE_SIZE });
-      page.forEach((event) => directory.apply(event));
-      if (page.length < PAGE_SIZE) break;
-    }
+    await directory.refresh();
     directory.subscribe();
     return directory;
+  }
+
+  /**
+   * Reads the log past what the subscription has brought, so a token another process (the command
+   * line) made a moment ago is known now rather than at the next poll.
+   */
+  async refresh(): Promise<void> {
+    for (;;) {
+      const page = await this.store.readAll({ after: this.position, maxCount: PAGE_SIZE });
+      page.forEach((event) => this.apply(event));
+      if (page.length < PAGE_SIZE) return;
+    }
   }
 
   /**
@@ -105,6 +114,8 @@ export class PrincipalDirectory {
   }
 
   private apply(recorded: RecordedEvent): void {
+    // A refresh and the subscription may both bring an event.
+    if (recorded.position <= this.position) return;
     if (recorded.streamId.startsWith(STREAM_PREFIX)) this.applyPrincipalEvent(recorded);
     this.position = recorded.position;
     if (this.waiters.length === 0) return;

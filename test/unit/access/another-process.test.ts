@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { AccessControl } from '../../../application/access/access-control';
 import { createPrincipal, revokePrincipal } from '../../../application/access/principals';
 import { CommandBus } from '../../../application/command-bus';
@@ -33,21 +32,14 @@ afterAll(async () => {
 });
 
 describe('a token issued or revoked by another process', () => {
-  it('works within about a second of its creation, and stops within about a second of its revocation', async () => {
-    const latencies: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const started = performance.now();
+  it('works at once, before the subscription brings it, and stops once its revocation has arrived', async () => {
+    for (let i = 0; i < 3; i++) {
       const issued = ok(await createPrincipal(cliBus, { name: `Auditor ${i}`, role: 'AUDITOR' }));
-      await access.caughtUpTo(issued.position);
-      latencies.push(performance.now() - started);
       expect(ok(await access.authenticate(`Bearer ${issued.token}`))).toMatchObject({ id: issued.principalId });
 
-      const revokedAt = performance.now();
       const revoked = ok(await revokePrincipal(cliBus, issued.principalId, 'end of test'));
       await access.caughtUpTo(revoked.position);
-      latencies.push(performance.now() - revokedAt);
       expect((await access.authenticate(`Bearer ${issued.token}`))._tag).toBe('Left');
     }
-    for (const latency of latencies) expect(latency).toBeLessThan(1000);
   });
 });
