@@ -95,7 +95,8 @@ const serve = async (): Promise<void> => {
   out(`  views:       ${describeReadModels(config.readModels)}`);
   out(`  key vault:   ${config.vaultFile}`);
   out(`  master key:  ${config.masterKey !== undefined ? 'from QKMP_MASTER_KEY' : config.masterKeyFile}${platform.masterKeyCreated ? ' (created now: back it up, the audit chain and the key vault depend on it)' : ''}`);
-  out('First token for a console (printed once; keep it secret):');
+  out(`  CA:          ${pkiDir(config.dataDir)} (signs the key delivery interface's certificates)`);
+  out('Make a token for a console (the command prints it once; keep it secret):');
   out('  npm run qkmp -- admin create --name "Security admin" --role SECURITY_ADMIN');
   out('Fill the key pool:   npm run qkmp -- keys generate --bytes 65536');
   out('Register a gateway:  npm run qkmp -- sae register --id GW-NORTH-1 --out ./gateway-north');
@@ -229,8 +230,10 @@ const audit = async (action: string | undefined, since: string | undefined): Pro
 const progressBar = () => {
   let lastTenth = -1;
   return ({ wantBytes, ingestedBytes, blocks, discarded }: FillProgress): void => {
-    const share = Math.min(1, ingestedBytes / wantBytes);
-    const text = `${ingestedBytes}/${wantBytes} bytes, ${blocks} blocks kept, ${discarded} discarded`;
+    // Rounded down, so 100% means done; the last block may carry the total past what was asked.
+    const share = Math.min(1, Math.floor((ingestedBytes / wantBytes) * 100) / 100);
+    const amount = ingestedBytes < wantBytes ? `${ingestedBytes}/${wantBytes} bytes` : `${ingestedBytes} bytes (${wantBytes} asked; blocks come whole)`;
+    const text = `${amount}, ${blocks} blocks kept, ${discarded} discarded`;
     if (process.stdout.isTTY) {
       const width = 30;
       const done = Math.round(share * width);

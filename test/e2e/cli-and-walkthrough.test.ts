@@ -103,7 +103,7 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(output()).toMatch(/admin create --name .* --role SECURITY_ADMIN/);
 
     const blocks = walkthrough();
-    expect(blocks.map((b) => b.role)).toEqual(['SECURITY_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'AUDITOR']);
+    expect(blocks.map((b) => b.role)).toEqual(['SECURITY_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'AUDITOR']);
     let position = 0;
     const answers = [];
     for (const { role, query } of blocks) {
@@ -122,7 +122,8 @@ describe('the command line and the README walk-through, end to end', () => {
       answers.push(answer.data);
     }
     expect(answers[3].device).toMatchObject({ serial: 'UKEY-2026-0001', status: 'ACTIVE', organisation: 'grid-shandong-jinan', userId: 'lineman-0042' });
-    expect(answers[4].audit.items.map((i: { action: string }) => i.action)).toEqual(['DeviceBound', 'DeviceDistributed', 'DeviceInitialized']);
+    expect(answers[4]).toEqual({ deviceBalance: { charged: 0, consumed: 0, frozen: 0, destroyed: 0, remaining: 0 }, pools: [] });
+    expect(answers[5].audit.items.map((i: { action: string }) => i.action)).toEqual(['DeviceBound', 'DeviceDistributed', 'DeviceInitialized']);
 
     // Pasting a mutation again changes nothing: the same command id gives the first receipt.
     const again = await gql(url, tokens.SECURITY_ADMIN, blocks[0].query.replace('events { type }', 'events { type } replayed'));
