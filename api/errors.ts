@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
-import { CommandError } from '../application/errors';
+import { CommandError, storeUnavailable } from '../application/errors';
+import { StoreUnavailableError } from '../application/ports/event-store';
 import { describeError, Log } from './log';
 
 /** The platform's codes: a client reads them with their message and acts on them. */
@@ -89,3 +90,13 @@ export const errorMasker =
     const { path } = formatted;
     return { message: GENERIC, ...(path && { path }), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
+
+/** A read of the event store; one it cannot serve answers as the command bus would. */
+export const fromStore = async <R>(read: () => Promise<R>): Promise<R> => {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw commandFailure(storeUnavailable(error.message));
+    throw error;
+  }
+};

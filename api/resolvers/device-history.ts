@@ -1,11 +1,10 @@
 import * as E from 'fp-ts/Either';
 import { decodeAll } from '../../application/event-decoding';
-import { storeUnavailable } from '../../application/errors';
-import { RecordedEvent, StoreUnavailableError } from '../../application/ports/event-store';
+import { RecordedEvent } from '../../application/ports/event-store';
 import { deviceAggregate, DeviceEvent } from '../../domain/device';
 import { fold, streamOf } from '../../domain/shared/aggregate';
 import { ApiDeps } from '../context';
-import { commandFailure } from '../errors';
+import { fromStore } from '../errors';
 
 export interface AsOf {
   readonly time?: string | null;
@@ -19,21 +18,13 @@ const after =
     (position != null && event.position > position) ||
     (time != null && Date.parse(event.metadata.occurredAt) > Date.parse(time));
 
-const readStream = async (deps: ApiDeps, streamId: string): Promise<RecordedEvent[]> => {
-  try {
-    return await deps.store.readStream(streamId);
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw commandFailure(storeUnavailable(error.message));
-    throw error;
-  }
-};
 
 /**
  * The device as its own stream had it at a time or log position: the events up to that point,
  * replayed through the aggregate's evolve, so the answer depends on the log alone and not on a view.
  */
 export const deviceHistory = async (deps: ApiDeps, serial: string, asOf: AsOf = {}) => {
-  const recorded = await readStream(deps, streamOf(deviceAggregate, serial));
+  const recorded = await fromStore(() => deps.store.readStream(streamOf(deviceAggregate, serial)));
   if (recorded.length === 0) return null;
   const cut = recorded.findIndex(after(asOf));
   const replayed = cut < 0 ? recorded : recorded.slice(0, cut);

@@ -4,15 +4,26 @@ import { PageRequest, ViewsStaleError } from '../../application/ports/read-model
 import { ViewsUnavailableError } from '../../application/ports/view-store';
 import { InvalidQueryError } from '../../read-models/errors';
 import { ApiContext, ResolverEnv } from '../context';
-import { clientError } from '../errors';
+import { clientError, fromStore } from '../errors';
 import { allowed } from './access';
 
 interface Consistent {
   readonly consistentWith?: number | null;
 }
 
-/** Waits, bounded, until the views have applied the log up to `position`, so a console reads its own writes. */
+const PAST_THE_LOG = "must be a position the log has reached, such as the one a mutation's receipt gave";
+
+/**
+ * Waits, bounded, until the views have applied the log up to `position`, so a console reads its own
+ * writes. A position the log has not reached could only time out, so it is refused at once.
+ */
 const reachViews = async ({ deps, consistencyTimeoutMs }: ResolverEnv, position: number): Promise<void> => {
+  const inLog = position <= 0 || (await fromStore(() => deps.store.readAll({ after: position - 1, maxCount: 1 }))).length > 0;
+  if (!inLog) {
+    throw clientError('INVALID_INPUT', `consistentWith: ${PAST_THE_LOG}; the log holds no event at position ${position} or later`, {
+      issues: [{ field: 'consistentWith', rule: PAST_THE_LOG }],
+    });
+  }
   if (await deps.readModels.waitFor(position, consistencyTimeoutMs)) return;
   const { position: reached, stale, reason } = await deps.readModels.status();
   const message = stale

@@ -200,12 +200,44 @@ describe('errors a console can act on', () => {
     expect(cursor.body.errors?.[0].extensions).toMatchObject({ code: 'INVALID_INPUT', issues: [{ field: 'after' }] });
   });
 
-  it('answers VIEWS_STALE when the views do not reach consistentWith in time', async () => {
+  it('refuses a consistentWith past the end of the log as INVALID_INPUT, which waiting could not cure', async () => {
     const serial = await p.device('ACTIVE');
     const ahead = (await p.head()) + 1000;
     const response = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at: ahead }, 'USER_ADMIN');
+    expect(response.body.errors?.[0]).toMatchObject({
+      message: `consistentWith: must be a position the log has reached, such as the one a mutation's receipt gave; the log holds no event at position ${ahead} or later`,
+      extensions: { code: 'INVALID_INPUT', issues: [{ field: 'consistentWith' }] },
+    });
+  });
+});
+
+describe('views that fall behind the log', () => {
+  let p: Platform;
+  let projector: Projector;
+  beforeAll(async () => {
+    p = await Platform.start({
+      override: (deps, store) => {
+        const views = new MemoryViewStore();
+        projector = new Projector(store, views);
+        return { ...deps, readModels: createReadModels(views, projector) };
+      },
+      limits: { consistencyTimeoutMs: 150 },
+    });
+  });
+  afterAll(async () => {
+    await projector.stop();
+    await p.close();
+  });
+
+  it('answer VIEWS_STALE when they do not reach consistentWith in time', async () => {
+    projector.start();
+    expect(await projector.waitFor(await p.head(), 5_000)).toBe(true);
+    await projector.stop(); // live, but no longer following the log
+    const serial = await p.device('ACTIVE');
+    const at = await p.head();
+    const response = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at }, 'USER_ADMIN');
     expect(codeOf(response)).toBe('VIEWS_STALE');
-    expect(response.body.errors?.[0].message).toMatch(new RegExp(`not ${ahead}, within 150 ms; retry shortly`));
+    expect(response.body.errors?.[0].message).toMatch(new RegExp(`not ${at}, within 150 ms; retry shortly`));
   });
 });
 
