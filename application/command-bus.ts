@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import * as E from 'fp-ts/Either';
 import { Map as ImmutableMap } from 'immutable';
 import { Aggregate, Message, streamOf } from '../domain/shared/aggregate';
@@ -60,6 +61,19 @@ interface CachedStream {
 }
 
 /** Load the stream, decide, append with the expected revision: the write side of every command. */
+/**
+ * The arguments of a resent command that differ from what its first sending recorded: a field of
+ * the command that the first event holding a field of that name records otherwise. Answering the
+ * first receipt then would tell the console that a command it did not send took effect (a device
+ * bound to another user). Arguments no event records (secrets among them) cannot be compared.
+ */
+const changedArguments = (command: Message, earlier: readonly RecordedEvent[]): string[] =>
+  Object.entries(command.data as Readonly<Record<string, unknown>>).flatMap(([field, value]) => {
+    const recorded = earlier.find((e) => typeof e.data === 'object' && e.data !== null && field in e.data);
+    if (recorded === undefined) return [];
+    return isDeepStrictEqual((recorded.data as Readonly<Record<string, unknown>>)[field], value) ? [] : [field];
+  });
+
 export class CommandBus {
   // Aggregates differ in their type parameters; the bus routes them by command type at run time.
   private readonly routes = new Map<string, Route<any, Message, Message, any>>();
@@ -221,6 +235,10 @@ export class CommandBus {
   ): E.Either<CommandError, CommandResult> {
     const usedBy = earlier[0].metadata.commandType;
     if (usedBy !== command.type) return E.left(idempotencyKeyReused(envelope.commandId, usedBy, command.type));
+    const changed = changedArguments(command, earlier);
+    if (changed.length > 0) {
+      return E.left(idempotencyKeyReused(envelope.commandId, usedBy, `${command.type} with a different ${changed.join(' and ')}`));
+    }
     const last = earlier[earlier.length - 1];
     return E.right({
       commandId: envelope.commandId,

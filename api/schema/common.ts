@@ -16,7 +16,8 @@ export const commonTypeDefs = /* GraphQL */ `
 
   """
   One mutation per command. commandId is the idempotency key: sending the same command again with
-  the same id returns the first receipt (replayed: true) and changes nothing. expectedRevision is
+  the same id returns the first receipt (replayed: true) and changes nothing; the same id with other
+  arguments, or for another command, is refused with IDEMPOTENCY_KEY_REUSED. expectedRevision is
   the stream revision the console last saw; if the stream moved since, the command is refused with
   CONFLICT and the current state.
   """

@@ -81,6 +81,16 @@ describe('the command bus', () => {
       expect(await store.readStream('device-UKEY-000004')).toHaveLength(1);
     });
 
+    it('refuses a command resent with the same id but other arguments, and writes nothing', async () => {
+      const env = envelope();
+      ok(await bus.execute(env, initialize('UKEY-000018')));
+      const changed = { ...initialize('UKEY-000018'), data: { ...initialize('UKEY-000018').data, kind: 'SD_CARD' } };
+      const refused = error(await bus.execute(env, changed));
+      expect(refused).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { type: 'InitializeDevice with a different kind' } });
+      expect(refused.message).toMatch(/already used for InitializeDevice, so it cannot also name InitializeDevice with a different kind; send each new command with a new id/);
+      expect(await store.readStream('device-UKEY-000018')).toHaveLength(1);
+    });
+
     it('refuses a command id reused for the same kind of command on another device', async () => {
       const env = envelope();
       ok(await bus.execute(env, initialize('UKEY-000014')));
