@@ -1,10 +1,24 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, ValueNode } from 'graphql';
 
 // Scalars that reject a bad value at the GraphQL layer, so a console gets graphql's own
 // BAD_USER_INPUT with the reason before any resolver runs.
 
 const invalid = (scalar: string, rule: string): GraphQLError =>
   new GraphQLError(`${scalar} must be ${rule}`, { extensions: { code: 'BAD_USER_INPUT' } });
+
+/**
+ * A literal's fault as a plain error: graphql then reports it with the value found and where it
+ * stands in the document, which it leaves out of a GraphQLError the scalar throws.
+ */
+const literal =
+  <T>(parse: (node: ValueNode) => T) =>
+  (node: ValueNode): T => {
+    try {
+      return parse(node);
+    } catch (error) {
+      throw new TypeError((error as Error).message);
+    }
+  };
 
 const toSafeInt = (value: unknown): number => {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
@@ -19,10 +33,10 @@ export const SafeInt = new GraphQLScalarType<number, number>({
   description: 'A whole number up to 2^53 - 1, sent as a JSON number.',
   serialize: toSafeInt,
   parseValue: toSafeInt,
-  parseLiteral: (node) => {
+  parseLiteral: literal((node) => {
     if (node.kind !== Kind.INT) throw invalid('SafeInt', 'a whole number');
     return toSafeInt(Number(node.value));
-  },
+  }),
 });
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -39,10 +53,10 @@ export const DateTime = new GraphQLScalarType<string, string>({
   description: 'An ISO-8601 time with a zone, e.g. 2026-01-31T12:00:00.000Z.',
   serialize: toDateTime,
   parseValue: toDateTime,
-  parseLiteral: (node) => {
+  parseLiteral: literal((node) => {
     if (node.kind !== Kind.STRING) throw invalid('DateTime', 'a string');
     return toDateTime(node.value);
-  },
+  }),
 });
 
 /** Event data: small, secret-free objects the domain's codecs already checked; only ever sent, never received. */

@@ -65,6 +65,14 @@ describe('errors a console can act on', () => {
     expect(codeOf(literal)).toBe('GRAPHQL_VALIDATION_FAILED');
     const position = await p.gql('query($at: SafeInt) { device(serial: "UKEY-000001", consistentWith: $at) { serial } }', { at: 1.5 }, 'USER_ADMIN');
     expect(codeOf(position)).toBe('BAD_USER_INPUT');
+    const quoted = await p.gql('{ device(serial: "UKEY-000001", consistentWith: "6") { serial } }', {}, 'USER_ADMIN');
+    expect(quoted.body.errors).toEqual([
+      {
+        message: 'Expected value of type "SafeInt", found "6"; SafeInt must be a whole number',
+        locations: [{ line: 1, column: 49 }],
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      },
+    ]);
     expect(await p.head()).toBe(before);
   });
 
