@@ -62,6 +62,13 @@ interface CachedStream {
 
 /** Load the stream, decide, append with the expected revision: the write side of every command. */
 /**
+ * Fields that say why, not what: the platform itself destroys a key range under one id for
+ * whichever of several causes (a failed charge, a lost device, a restart) comes first, and the
+ * others must get that receipt.
+ */
+const DESCRIPTIVE = new Set(['reason']);
+
+/**
  * The arguments of a resent command that differ from what its first sending recorded: a field of
  * the command that the first event holding a field of that name records otherwise. Answering the
  * first receipt then would tell the console that a command it did not send took effect (a device
@@ -69,6 +76,7 @@ interface CachedStream {
  */
 const changedArguments = (command: Message, earlier: readonly RecordedEvent[]): string[] =>
   Object.entries(command.data as Readonly<Record<string, unknown>>).flatMap(([field, value]) => {
+    if (DESCRIPTIVE.has(field)) return [];
     const recorded = earlier.find((e) => typeof e.data === 'object' && e.data !== null && field in e.data);
     if (recorded === undefined) return [];
     return isDeepStrictEqual((recorded.data as Readonly<Record<string, unknown>>)[field], value) ? [] : [field];

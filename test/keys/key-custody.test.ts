@@ -83,6 +83,15 @@ describe('keys follow their holder: charge deliveries, device loss, freeze and d
     }
   });
 
+  it('given a range destroyed for one cause, when another cause destroys it too (a restart racing the custody of a failed charge), then it gets the first receipt', async () => {
+    const taken = await pool.take(SYSTEM, 'bb84', 'etsi-1', 64, 'etsi-1');
+    if (E.isLeft(taken)) throw new Error(taken.left.message);
+    const first = await pool.destroy(SYSTEM, 'bb84', taken.right.rangeId, 'delivered by charge c-1, which failed');
+    const second = await pool.destroy(SYSTEM, 'bb84', taken.right.rangeId, 'reserved when the platform stopped: destroyed, never reissued');
+    expect(E.isRight(first) && E.isRight(second) && second.right).toEqual({ ...(E.isRight(first) && first.right), replayed: true });
+    expect(await statusOf(taken.right.rangeId)).toBe('DESTROYED');
+  });
+
   it('refuses more bytes than the charge still needs, and reserves nothing', async () => {
     const chargeId = await verifiedCharge('UKEY-CUST-02');
     await deliver(chargeId, 200);
