@@ -11,7 +11,7 @@ export interface ApiDeps {
   readonly readModels: ReadModels;
   readonly access: Pick<AccessControl, 'authenticate' | 'authorizeCommand' | 'authorizeQuery'>;
   /** For deviceHistory, which replays the device's own stream. */
-  readonly store: Pick<EventStore, 'readStream' | 'readAll'>;
+  readonly store: Pick<EventStore, 'readStream' | 'lastPosition'>;
   /** What each batch the projector applied changed: feeds the subscriptions. */
   readonly changes: Pick<Projector, 'onChange'>;
   readonly auditVerify: () => Promise<AuditVerification>;

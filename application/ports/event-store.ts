@@ -112,6 +112,8 @@ export interface EventStore {
   /** The stream's events in revision order; an empty array when the stream does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** The position of the log's newest event; 0 while the log is empty. */
+  lastPosition(): Promise<number>;
   subscribe(options: SubscribeOptions): Subscription;
   /**
    * Recomputes the keyed hash chain over the log, a page at a time, and reports the first event

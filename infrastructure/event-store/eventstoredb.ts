@@ -211,20 +211,36 @@ export class EventStoreDbEventStore implements EventStore {
     return events;
   }
 
-  /** The position of the newest event at or before `position`, reading $all back from its end; undefined for none. */
+  async lastPosition(): Promise<number> {
+    try {
+      for await (const event of this.newestFirst()) if (isPortEvent(event)) return toSafeNumber(event.position.commit, 'log position');
+      return 0;
+    } catch (error) {
+      throw storeFailure(STORE_NAME, error);
+    }
+  }
+
+  /** The position of the newest event at or before `position`; undefined for none. */
   private async lastPositionAtOrBefore(position: number): Promise<Position | undefined> {
     const limit = BigInt(position);
+    for await (const event of this.newestFirst()) if (event.position.commit <= limit) return event.position;
+    return undefined;
+  }
+
+  /** $all's events from its end back, the server's own among them, a page per round trip. */
+  private async *newestFirst(): AsyncGenerator<NonNullable<AllStreamResolvedEvent['event']>> {
     let from: Position | typeof END = END;
     for (;;) {
       const page: AllStreamResolvedEvent[] = await collect(
         this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: PAGE_SIZE }),
       );
       for (const { event } of page) {
-        if (event !== undefined && event.position.commit <= limit) return event.position;
-        if (event !== undefined) from = event.position;
+        if (event === undefined) continue;
+        yield event;
+        // Reading backwards from an event's position leaves that event out.
+        from = event.position;
       }
-      // Reading backwards from an event's position leaves that event out.
-      if (page.length < PAGE_SIZE) return undefined;
+      if (page.length < PAGE_SIZE) return;
     }
   }
 }

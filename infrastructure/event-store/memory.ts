@@ -81,6 +81,11 @@ export class InMemoryEventStore implements EventStore {
     return slice(this.rows, window.from, window).map(toRecordedEvent);
   }
 
+  async lastPosition(): Promise<number> {
+    this.ensureOpen();
+    return this.rows.length;
+  }
+
   async verifyChain(options?: VerifyChainOptions): Promise<ChainReport> {
     if (this.chain === undefined) throw new ChainKeyMissingError(STORE);
     return this.chain.verify((after, limit) => {

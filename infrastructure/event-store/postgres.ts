@@ -448,6 +448,16 @@ export class PostgresEventStore implements EventStore {
       [window.from, window.maxCount ?? null],
     );
   }
+  async lastPosition(): Promise<number> {
+    await this.ready();
+    try {
+      const text = `SELECT coalesce(max(position), 0) AS position FROM "${this.schema}".events`;
+      return Number((await this.pool.query<{ position: number }>({ name: `qkmp_last_position_${this.schema}`, text })).rows[0].position);
+    } catch (error) {
+      throw storeFailure(STORE, error);
+    }
+  }
+
 
   /**
    * Pages are separate statements; appends between them only add positions after the page, and

@@ -150,6 +150,10 @@ export class SqliteEventStore implements EventStore {
     return this.guard(() => this.rowsAfter.get(limit(window)).all(window.from).map(toRecordedEvent));
   }
 
+  async lastPosition(): Promise<number> {
+    return this.guard(() => this.head.get()?.position ?? 0);
+  }
+
   /** Each page is one statement; appends between pages only add positions after it. */
   async verifyChain(options?: VerifyChainOptions): Promise<ChainReport> {
     if (this.chain === undefined) throw new ChainKeyMissingError(STORE);

@@ -208,12 +208,26 @@ describe('errors a console can act on', () => {
     expect(cursor.body.errors?.[0].extensions).toMatchObject({ code: 'INVALID_INPUT', issues: [{ field: 'after' }] });
   });
 
+  it('answers a consistentWith the views have reached without asking the log', async () => {
+    const serial = await p.device('ACTIVE');
+    const at = await p.head();
+    await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at }, 'USER_ADMIN');
+    const asked = [jest.spyOn(p.store, 'lastPosition'), jest.spyOn(p.store, 'readAll')];
+    try {
+      const again = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at }, 'USER_ADMIN');
+      expect(again.body).toEqual({ data: { device: { serial } } });
+      for (const spy of asked) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of asked) spy.mockRestore();
+    }
+  });
+
   it('refuses a consistentWith past the end of the log as INVALID_INPUT, which waiting could not cure', async () => {
     const serial = await p.device('ACTIVE');
     const ahead = (await p.head()) + 1000;
     const response = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at: ahead }, 'USER_ADMIN');
     expect(response.body.errors?.[0]).toMatchObject({
-      message: `consistentWith: must be a position the log has reached, such as the one a mutation's receipt gave; the log holds no event at position ${ahead} or later`,
+      message: `consistentWith: must be a position the log has reached, such as the one a mutation's receipt gave; the log ends at position ${ahead - 1000}`,
       extensions: { code: 'INVALID_INPUT', issues: [{ field: 'consistentWith' }] },
     });
   });

@@ -277,6 +277,14 @@ export const describeEventStoreContract = (
     });
 
     describe('readAll', () => {
+      it('knows the position of its newest event', async () => {
+        const first = await store.append(streamName('last'), [newEvent()], 'no_stream');
+        expect(await store.lastPosition()).toBe(first.position);
+        const second = await store.append(streamName('last'), [newEvent(), newEvent()], 'any');
+        expect(await store.lastPosition()).toBe(second.position);
+        expect(await store.readAll({ after: second.position, maxCount: 1 })).toEqual([]);
+      });
+
       it('returns events of all streams in global order, honouring after and maxCount', async () => {
         const a = streamName('all-a');
         const b = streamName('all-b');

@@ -49,6 +49,7 @@ describe('the principal directory', () => {
       append: (...args) => store.append(...args),
       readStream: (...args) => store.readStream(...args),
       readAll: (...args) => store.readAll(...args),
+      lastPosition: () => store.lastPosition(),
       close: () => store.close(),
       subscribe: (options: SubscribeOptions) => {
         if (!failNext) return store.subscribe(options);
