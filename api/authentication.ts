@@ -41,8 +41,9 @@ export const addressKey = (ip: string | undefined): string => {
 /**
  * Authentication with a limit on refused tokens per address, in fixed windows. Every refusal is
  * audited, so without it anyone could fill the log with made-up tokens. A token that works never
- * counts; once an address has a refusal, each of its attempts counts until it succeeds, so a
- * burst cannot slip past the limit while the first refusals are being written. Past the limit,
+ * counts; every attempt counts from its start until it succeeds, so a burst cannot slip past the
+ * limit while the first refusals are being written (an unknown token costs a read of the log's
+ * tail as well). Past the limit,
  * the address is refused until its window ends whatever token it sends: a token cannot be looked
  * at without auditing a refusal.
  */
@@ -64,14 +65,9 @@ export class Authenticator {
   async authenticate(header: string | undefined, ip: string | undefined): Promise<Authentication> {
     if (header === undefined) return E.right(null);
     const address = addressKey(ip);
-    const window = this.refusals.current(address);
-    if (window === undefined) {
-      const authentication = await this.access.authenticate(header);
-      if (E.isLeft(authentication)) this.refusals.count(address);
-      return authentication;
-    }
-    if (window.count >= this.limits.limit) return E.left(this.tooMany(this.refusals.secondsLeft(window)));
-    window.count++;
+    const running = this.refusals.current(address);
+    if (running !== undefined && running.count >= this.limits.limit) return E.left(this.tooMany(this.refusals.secondsLeft(running)));
+    const window = this.refusals.count(address);
     const authentication = await this.access.authenticate(header);
     if (E.isRight(authentication)) window.count--;
     return authentication;

@@ -44,6 +44,9 @@ export class PrincipalDirectory {
   private readonly active = new Map<string, Principal>();
   private readonly retired = new Map<string, Principal>();
   private position = 0;
+  private readsStarted = 0;
+  private readsDone = 0;
+  private reading?: Promise<void>;
   private waiters: Waiter[] = [];
   private subscription?: Subscription;
   private resubscribeTimer?: NodeJS.Timeout;
@@ -64,13 +67,29 @@ export class PrincipalDirectory {
 
   /**
    * Reads the log past what the subscription has brought, so a token another process (the command
-   * line) made a moment ago is known now rather than at the next poll.
+   * line) made a moment ago is known now rather than at the next poll. Callers share reads: each
+   * waits for one that began after it asked, which sees every event appended before, and all who
+   * ask while a read runs share the next one.
    */
   async refresh(): Promise<void> {
-    for (;;) {
-      const page = await this.store.readAll({ after: this.position, maxCount: PAGE_SIZE });
-      page.forEach((event) => this.apply(event));
-      if (page.length < PAGE_SIZE) return;
+    const needed = this.readsStarted + 1;
+    while (this.readsDone < needed) {
+      this.reading ??= this.readTail();
+      await this.reading;
+    }
+  }
+
+  private async readTail(): Promise<void> {
+    const started = ++this.readsStarted;
+    try {
+      for (;;) {
+        const page = await this.store.readAll({ after: this.position, maxCount: PAGE_SIZE });
+        page.forEach((event) => this.apply(event));
+        if (page.length < PAGE_SIZE) return;
+      }
+    } finally {
+      this.readsDone = Math.max(this.readsDone, started);
+      this.reading = undefined;
     }
   }
 

@@ -72,6 +72,17 @@ describe('authenticate', () => {
     expect(appended).toEqual([expect.objectContaining(denial(null, null))]);
   });
 
+  it('reads the log tail for a burst of unknown tokens in shared reads, not one read each', async () => {
+    const reads = jest.spyOn(p.store, 'readAll');
+    try {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => p.access.authenticate(`Bearer ${generateToken()}`)));
+      expect(answers.every(E.isLeft)).toBe(true);
+      expect(reads.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it('refuses an unknown token as UNAUTHENTICATED, recording one anonymous denial', async () => {
     const { error, appended } = await refused(`Bearer ${generateToken()}`);
     expect(error).toEqual({ code: 'UNAUTHENTICATED', message: expect.stringMatching(INVALID) });
