@@ -220,19 +220,19 @@ export class CommandBus {
       if (error instanceof WrongExpectedRevisionError) return 'retry';
       // Event ids derive from the command id: taken in another stream, the id was used for another target.
       if (error instanceof EventIdConflictError) {
-        return E.left(idempotencyKeyReused(envelope.commandId, await this.usedFor(envelope.commandId, error.usedIn), `${command.type} on ${streamId}`));
+        return E.left(idempotencyKeyReused(envelope.commandId, await this.usedFor(error.usedAt), `${command.type} on ${streamId}`));
       }
       if (error instanceof StoreUnavailableError) return E.left(storeUnavailable(error.message));
       throw error;
     }
   }
 
-  /** The earlier command that holds `commandId` in stream `usedIn`, as far as the store can tell. */
-  private async usedFor(commandId: string, usedIn: string | undefined): Promise<string> {
-    if (usedIn === undefined) return 'a command on another target';
-    const read = await this.guard(() => this.store.readStream(usedIn));
-    const earlier = E.isRight(read) ? read.right.find((e) => e.metadata.commandId === commandId) : undefined;
-    return `${earlier?.metadata.commandType ?? 'a command'} on ${usedIn}`;
+  /** The earlier command whose event holds the id, as far as the store can tell: one event is read. */
+  private async usedFor(usedAt: EventIdConflictError['usedAt']): Promise<string> {
+    if (usedAt === undefined) return 'a command on another target';
+    const read = await this.guard(() => this.store.readStream(usedAt.streamId, { fromRevision: usedAt.revision, maxCount: 1 }));
+    const earlier = E.isRight(read) ? read.right[0] : undefined;
+    return `${earlier?.metadata.commandType ?? 'a command'} on ${usedAt.streamId}`;
   }
 
   private replay(

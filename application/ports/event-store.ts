@@ -147,8 +147,8 @@ export class EventIdConflictError extends Error {
     readonly streamId: string,
     readonly eventId: string,
     reason: string,
-    /** The stream that holds the id, where the store knows it. */
-    readonly usedIn?: string,
+    /** Where the event that holds the id sits, where the store knows it. */
+    readonly usedAt?: { readonly streamId: string; readonly revision: number },
   ) {
     super(
       `cannot append event ${eventId} to stream ${streamId}: ${reason}; ` +

@@ -42,7 +42,7 @@ const replayed = (streamId: string, ids: readonly string[], found: readonly Stor
       throw new EventIdConflictError(streamId, found[0].id, 'the append mixes events already stored with new ones');
     }
     if (stored.streamId !== streamId) {
-      throw new EventIdConflictError(streamId, id, `the id is already used by an event of stream ${stored.streamId}`, stored.streamId);
+      throw new EventIdConflictError(streamId, id, `the id is already used by an event of stream ${stored.streamId}`, stored);
     }
     if (first === undefined || stored.revision !== first.revision + i) {
       throw new EventIdConflictError(streamId, id, 'the append repeats stored events in another order');

@@ -107,7 +107,11 @@ describe('the command bus', () => {
       ok(await bus.execute(env, initialize('UKEY-000016')));
       ok(await bus.execute(envelope(), initialize('UKEY-000017')));
       const distribute = { type: 'DistributeDevice', data: { serial: 'UKEY-000017', organisation: 'grid-east' } };
+      const reads = jest.spyOn(store, 'readStream');
       const refused = error(await bus.execute({ ...env, actor: userAdmin }, distribute));
+      // The earlier command is named from its one event, not from its whole stream.
+      expect(reads).toHaveBeenCalledWith('device-UKEY-000016', { fromRevision: 0, maxCount: 1 });
+      reads.mockRestore();
       expect(refused).toMatchObject({
         code: 'IDEMPOTENCY_KEY_REUSED',
         details: { usedBy: 'InitializeDevice on device-UKEY-000016', type: 'DistributeDevice on device-UKEY-000017' },
