@@ -7,6 +7,7 @@ import { ApiContext, ApiDeps } from './context';
 import { errorBody } from './errors';
 import { FixedWindows } from './fixed-windows';
 import { Limits } from './limits';
+import { OperationBudget } from './operation-budget';
 
 /** An address past its limit of refused tokens: refused before its token is looked at. */
 export interface TooManyRefusals {
@@ -111,4 +112,5 @@ export const principalOf = (res: Response): Principal | null => res.locals.princ
 /** Apollo's context: the principal, found by authenticateRequests. */
 export const contextOf = async ({ res }: ExpressContextFunctionArgument): Promise<ApiContext> => ({
   principal: principalOf(res),
+  budget: new OperationBudget(),
 });

@@ -4,6 +4,7 @@ import type { AuditVerification, EventStore } from '../application/ports/event-s
 import type { ReadModels } from '../application/ports/read-models';
 import type { Projector } from '../read-models/projector';
 import type { ChargeKeyDelivery } from '../application/charge/deliver-keys';
+import type { OperationBudget } from './operation-budget';
 
 /** What the API needs from the rest of the platform; it creates none of it. */
 export interface ApiDeps {
@@ -23,6 +24,7 @@ export interface ApiDeps {
 export interface ApiContext {
   /** Null for a request without a token; a bad token never gets this far. */
   readonly principal: Principal | null;
+  readonly budget: OperationBudget;
 }
 
 /** What every resolver module is built from. */

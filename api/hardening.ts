@@ -64,7 +64,7 @@ const refusedAs = (measure: string, limit: number, remedy: string) => ({
   propagateOnRejection: false,
   onReject: [
     (context: ValidationContext | null, error: GraphQLError): void => {
-      const found = /found (\d+(?:\.\d+)?)/.exec(error.message)?.[1] ?? 'more';
+      const found = /found (\d+(?:\.\d+)?(?:e[+-]?\d+)?)/.exec(error.message)?.[1] ?? 'more';
       context?.reportError(
         new GraphQLError(`the operation ${measure.replace('%d', found)}, over the limit of ${limit}; ${remedy}`),
       );

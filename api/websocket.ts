@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Principal } from '../application/access/access-control';
 import { Authenticator } from './authentication';
 import { ApiContext, ApiDeps } from './context';
+import { OperationBudget } from './operation-budget';
 import { Documents, withCode } from './documents';
 import { clientError } from './errors';
 import { Limits } from './limits';
@@ -125,7 +126,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
           const message = 'only subscriptions are served over WebSocket; send queries and mutations over HTTP';
           return [clientError('BAD_REQUEST', message)];
         }
-        const contextValue: ApiContext = { principal: ctx.extra.principal ?? null };
+        const contextValue: ApiContext = { principal: ctx.extra.principal ?? null, budget: new OperationBudget() };
         return {
           schema,
           document: document.right,

@@ -26,13 +26,13 @@ export const auditResolvers = (env: ResolverEnv) => {
   const { deps } = env;
   return {
     Query: {
-      audit: query(env, 'audit', (args: PageArgs & { filter?: AuditFilter | null }) =>
-        deps.readModels.audit(present(args.filter), pageOf(args)),
+      audit: query(env, 'audit', (args: PageArgs & { filter?: AuditFilter | null }, context) =>
+        deps.readModels.audit(present(args.filter), pageOf(args, context)),
       ),
       auditStats: query(env, 'auditStats', ({ from, to, top }: StatsArgs) =>
         deps.readModels.auditStats(present({ from, to }), top ?? undefined),
       ),
-      auditVerify: query(env, 'auditVerify', () => deps.auditVerify()),
+      auditVerify: query(env, 'auditVerify', (_args, { budget }) => budget.once('auditVerify', deps.auditVerify)),
     },
     Subscription: {
       auditFeed: {

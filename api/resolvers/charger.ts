@@ -18,7 +18,7 @@ export const chargerResolvers = (env: ResolverEnv) => {
         // The charger id is the target: a CHARGER may read only its own.
         ({ chargerId }) => chargerId,
       ),
-      chargers: query(env, 'chargers', (args: PageArgs) => readModels.chargers(pageOf(args))),
+      chargers: query(env, 'chargers', (args: PageArgs, context) => readModels.chargers(pageOf(args, context))),
     },
     Mutation: commandMutations(env, chargerCommandCodecs),
   };

@@ -19,8 +19,8 @@ export const deviceResolvers = (env: ResolverEnv) => {
   return {
     Query: {
       device: query(env, 'device', (args: SerialArgs) => deps.readModels.device(bySerial(args)), target),
-      devices: query(env, 'devices', (args: PageArgs & { filter?: DeviceFilter | null }) =>
-        deps.readModels.devices(present(args.filter), pageOf(args)),
+      devices: query(env, 'devices', (args: PageArgs & { filter?: DeviceFilter | null }, context) =>
+        deps.readModels.devices(present(args.filter), pageOf(args, context)),
       ),
       deviceBalance: query(
         env,

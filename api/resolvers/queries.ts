@@ -58,14 +58,14 @@ export const query =
   <A extends object, R>(
     env: ResolverEnv,
     operation: QueryOperation,
-    read: (args: A) => Promise<R>,
+    read: (args: A, context: ApiContext) => Promise<R>,
     target?: (args: A) => string,
   ) =>
-  async (_parent: unknown, args: A & Consistent, { principal }: ApiContext): Promise<R> => {
-    await allowed(env.deps.access.authorizeQuery(principal, operation, target?.(args)));
+  async (_parent: unknown, args: A & Consistent, context: ApiContext): Promise<R> => {
+    await allowed(env.deps.access.authorizeQuery(context.principal, operation, target?.(args)));
     return fromViews(async () => {
       if (args.consistentWith != null) await reachViews(env, args.consistentWith);
-      return read(args);
+      return read(args, context);
     });
   };
 
@@ -87,4 +87,8 @@ export interface PageArgs {
   readonly after?: string | null;
 }
 
-export const pageOf = ({ first, after }: PageArgs): PageRequest => present({ first, after });
+/** The page asked for, counted against what the operation may list. */
+export const pageOf = ({ first, after }: PageArgs, { budget }: ApiContext): PageRequest => {
+  budget.page(first);
+  return present({ first, after });
+};

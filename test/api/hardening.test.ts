@@ -328,6 +328,12 @@ describe('the default cost limit', () => {
     expect({ status: response.status, errors: response.body.errors }).toEqual({ status: 200, errors: undefined });
   });
 
+  it('says how far over the limit a huge literal page goes, in numbers that read right', async () => {
+    const response = await p.gql('{ devices(first: 100000000000000000000000) { total } }', {}, 'SECURITY_ADMIN');
+    const messages = response.body.errors?.map((e) => e.message) ?? [];
+    expect(messages).toContainEqual(expect.stringMatching(/^the operation has an estimated cost of \d(\.\d+)?e\+\d+, over the limit of 25000/));
+  });
+
   it('refuses two full pages in one operation, saying what to do', async () => {
     const [, page] = lists.find(([name]) => name === 'devices')!;
     const response = await p.gql(`{ a: ${page} b: ${page} }`, {}, 'SECURITY_ADMIN');
@@ -335,5 +341,41 @@ describe('the default cost limit', () => {
     expect(response.body.errors?.[0].message).toMatch(
       /^the operation has an estimated cost of \d+, over the limit of 25000; a page size \(first\) multiplies the cost/,
     );
+  });
+});
+
+describe('what one operation may ask, whatever armor can see', () => {
+  let p: Platform;
+  let verifications = 0;
+  beforeAll(async () => {
+    p = await Platform.start({
+      auditVerify: async () => {
+        verifications++;
+        return { ok: true, checked: 0, firstBadPosition: null, reason: null, head: null, since: null };
+      },
+    });
+  });
+  afterAll(() => p.close());
+
+  it('refuses pages sized in variables past two full pages in all, naming first', async () => {
+    const page = (alias: string) => `${alias}: devices(first: $n, consistentWith: 0) { total }`;
+    const response = await p.gql(`query($n: Int) { ${page('a')} ${page('b')} ${page('c')} }`, { n: MAX_PAGE_SIZE }, 'SECURITY_ADMIN');
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/^first: the lists of one operation may hold at most 1000 items together .*; this operation asks for 1500$/),
+        extensions: expect.objectContaining({ code: 'INVALID_INPUT' }),
+      }),
+    ]);
+    // Pages are non-null, so the operation answers no data at all.
+    expect(response.body.data).toBeNull();
+    const two = await p.gql(`query($n: Int) { ${page('a')} ${page('b')} }`, { n: MAX_PAGE_SIZE }, 'SECURITY_ADMIN');
+    expect(two.body.errors).toBeUndefined();
+  });
+
+  it('verifies the audit chain once however many aliases ask', async () => {
+    const before = verifications;
+    const response = await p.gql('{ a: auditVerify { ok } b: auditVerify { ok } c: auditVerify { ok } }', {}, 'AUDITOR');
+    expect(response.body).toEqual({ data: { a: { ok: true }, b: { ok: true }, c: { ok: true } } });
+    expect(verifications - before).toBe(1);
   });
 });
