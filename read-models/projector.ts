@@ -271,10 +271,14 @@ export class Projector {
             let result = await applyRecorded(this.views, this.projections, batch, known);
             // Another process sharing these views applied this batch first: go on from where it left
             // them (the batch applies what remains above them, often nothing). Views behind were lost.
-            // Each refusal names other checkpoints than the last, or the loop ends.
+            // Each refusal names other checkpoints than the last, or the loop ends. A refusal names
+            // only the projections the batch wrote: the others were past it already, and stay so.
             let builtOn = known;
-            while (!over && !result.applied && atOrPast(result.checkpoints, builtOn) && !isDeepStrictEqual(result.checkpoints, builtOn)) {
-              builtOn = result.checkpoints;
+            for (;;) {
+              if (over || result.applied) break;
+              const stored = { ...builtOn, ...result.checkpoints };
+              if (!atOrPast(stored, builtOn) || isDeepStrictEqual(stored, builtOn)) break;
+              builtOn = stored;
               result = await applyRecorded(this.views, this.projections, batch, builtOn);
             }
             if (over) return;

@@ -163,4 +163,28 @@ describe('the projector', () => {
       await halted.stop();
     }
   });
+
+  it('goes on from what other processes applied, when its retried batch leaves out views already past it', async () => {
+    const faults: string[] = [];
+    projector = new Projector(store, views, { onFault: (e) => faults.push(e.message) });
+    await p.activeDevice('UKEY-000001', 'grid-east', 'user-1');
+    projector.start();
+    expect(await projector.waitFor(await store.lastPosition(), 5_000)).toBe(true);
+    // Two other processes share the views: one keeping only the devices applies the next events
+    // to them first, then one keeping every view applies the rest, each just before this one.
+    const apply = views.apply.bind(views);
+    let calls = 0;
+    jest.spyOn(views, 'apply').mockImplementation(async (writes) => {
+      calls++;
+      if (calls === 1) await apply(writes.filter((w) => w.projection === 'devices'));
+      if (calls === 2) await apply(writes);
+      return apply(writes);
+    });
+    await p.activeDevice('UKEY-000002', 'grid-east', 'user-2');
+    const head = await store.lastPosition();
+    expect(await projector.waitFor(head, 5_000)).toBe(true);
+    expect(faults).toEqual([]);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect((await createReadModels(views, projector).device('UKEY-000002'))?.status).toBe('ACTIVE');
+  });
 });
