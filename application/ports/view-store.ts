@@ -113,7 +113,8 @@ export interface ViewStore {
    * `projections`: one fails with ViewsLostError when the lowest of them is below `atLeast()`
    * (taken as the read is sent), for then the views were dropped or lost since this process last
    * saw them (another process's rebuild, a flush) and the read would answer from what is left as
-   * if it were current. The store then also tells its watchers 'dropped'.
+   * if it were current. A store other processes share (Redis) then also tells its watchers
+   * 'dropped'; one only this process holds (memory) can lose views only by its own hand.
    */
   fenced(projections: readonly string[], atLeast: () => number): ViewReads;
 
