@@ -62,11 +62,12 @@ interface CachedStream {
 
 /** Load the stream, decide, append with the expected revision: the write side of every command. */
 /**
- * Fields that say why, not what: the platform itself destroys a key range under one id for
- * whichever of several causes (a failed charge, a lost device, a restart) comes first, and the
- * others must get that receipt.
+ * Fields that say why, not what, per command: the platform itself destroys a key range under one
+ * id for whichever of several causes (a failed charge, a lost device, a restart) comes first, and
+ * the others must get that receipt. Elsewhere a reason may decide the outcome (BAD_PIN counts
+ * towards a PIN lock), so it is compared.
  */
-const DESCRIPTIVE = new Set(['reason']);
+const DESCRIPTIVE: Readonly<Record<string, ReadonlySet<string>>> = { DestroyKeyRange: new Set(['reason']) };
 
 /**
  * The arguments of a resent command that differ from what its first sending recorded: a field of
@@ -76,7 +77,7 @@ const DESCRIPTIVE = new Set(['reason']);
  */
 const changedArguments = (command: Message, earlier: readonly RecordedEvent[]): string[] =>
   Object.entries(command.data as Readonly<Record<string, unknown>>).flatMap(([field, value]) => {
-    if (DESCRIPTIVE.has(field)) return [];
+    if (DESCRIPTIVE[command.type]?.has(field)) return [];
     const recorded = earlier.find((e) => typeof e.data === 'object' && e.data !== null && field in e.data);
     if (recorded === undefined) return [];
     return isDeepStrictEqual((recorded.data as Readonly<Record<string, unknown>>)[field], value) ? [] : [field];

@@ -91,6 +91,19 @@ describe('the command bus', () => {
       expect(await store.readStream('device-UKEY-000018')).toHaveLength(1);
     });
 
+    it('refuses a resent authentication failure with another reason, which decides the outcome (a PIN lock)', async () => {
+      ok(await bus.execute(envelope(), initialize('UKEY-000019')));
+      const env = envelope();
+      const failure = (reason: string) => ({
+        type: 'RecordDeviceAuthenticationFailure',
+        data: { serial: 'UKEY-000019', chargerId: 'kiosk-1', reason },
+      });
+      const first = await bus.execute(env, failure('BAD_PIN'));
+      const again = await bus.execute(env, failure('BAD_PROOF'));
+      expect(E.isRight(first) ? 'ok' : first.left.message).toBe('ok');
+      expect(E.isLeft(again) && again.left).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { type: 'RecordDeviceAuthenticationFailure with a different reason' } });
+    });
+
     it('refuses a command id reused for the same kind of command on another device', async () => {
       const env = envelope();
       ok(await bus.execute(env, initialize('UKEY-000014')));
