@@ -69,7 +69,14 @@ export class Authenticator {
     const running = this.refusals.current(address);
     if (running !== undefined && running.count >= this.limits.limit) return E.left(this.tooMany(this.refusals.secondsLeft(running)));
     const window = this.refusals.count(address);
-    const authentication = await this.access.authenticate(header);
+    let authentication: Authentication;
+    try {
+      authentication = await this.access.authenticate(header);
+    } catch (error) {
+      // No verdict (the store unavailable): nothing was refused, so nothing counts.
+      window.count--;
+      throw error;
+    }
     if (E.isRight(authentication)) window.count--;
     return authentication;
   }

@@ -24,6 +24,20 @@ describe('the refused-token limit', () => {
     expect(looked).toBe(2);
   });
 
+  it('gives back the count of an attempt that got no verdict (the store unavailable)', async () => {
+    let storeDown = true;
+    const access = {
+      authenticate: async () => {
+        if (storeDown) throw new Error('the event store cannot be reached');
+        return E.right({ id: 'alice', name: 'Alice', role: 'AUDITOR' });
+      },
+    } as unknown as ApiDeps['access'];
+    const authenticator = new Authenticator(access, { windowMs: 60_000, limit: 2 });
+    for (let i = 0; i < 4; i++) await expect(authenticator.authenticate('Bearer qkmp_x', '192.0.2.9')).rejects.toThrow(/cannot be reached/);
+    storeDown = false;
+    expect(E.isRight(await authenticator.authenticate('Bearer qkmp_x', '192.0.2.9'))).toBe(true);
+  });
+
   it('gives back the count of a token that works', async () => {
     const access = { authenticate: async () => E.right({ id: 'alice', name: 'Alice', role: 'AUDITOR' }) } as unknown as ApiDeps['access'];
     const authenticator = new Authenticator(access, { windowMs: 60_000, limit: 1 });
