@@ -4,6 +4,10 @@ import { clientError } from './errors';
 /** Two full pages: a console may list two views at once, or one and then the next page of another. */
 export const MAX_LISTED_PER_OPERATION = 2 * MAX_PAGE_SIZE;
 
+const ONCE =
+  'may be asked once per operation (aliases asking the same share the answer); ' +
+  'send several requests to ask it several ways';
+
 const RULE =
   `the lists of one operation may hold at most ${MAX_LISTED_PER_OPERATION} items together ` +
   '(page sizes added up, aliases included): ask for smaller pages, or send several requests';
@@ -15,7 +19,7 @@ const RULE =
  */
 export class OperationBudget {
   private listed = 0;
-  private readonly answers = new Map<string, Promise<unknown>>();
+  private readonly answers = new Map<string, { readonly asked: string; readonly answer: Promise<unknown> }>();
 
   /** Counts a page of `first` items (the default size when absent) against what the operation may list. */
   page(first: number | null | undefined): void {
@@ -30,10 +34,20 @@ export class OperationBudget {
     }
   }
 
-  /** One answer per operation to a question whose every asking costs a pass over the log, however many fields ask it. */
-  once<T>(question: string, ask: () => Promise<T>): Promise<T> {
-    let answer = this.answers.get(question) as Promise<T> | undefined;
-    if (answer === undefined) this.answers.set(question, (answer = ask()));
-    return answer;
+  /**
+   * One answer per operation to a question whose every asking costs a pass over the log or the
+   * views (auditVerify, auditStats over all time): aliases with the same arguments share it, and
+   * other arguments are refused.
+   */
+  once<T>(question: string, args: unknown, ask: () => Promise<T>): Promise<T> {
+    const asked = JSON.stringify(args ?? null);
+    const earlier = this.answers.get(question);
+    if (earlier === undefined) {
+      const answer = ask();
+      this.answers.set(question, { asked, answer });
+      return answer;
+    }
+    if (earlier.asked === asked) return earlier.answer as Promise<T>;
+    throw clientError('INVALID_INPUT', `${question}: ${ONCE}`, { issues: [{ field: question, rule: ONCE }] });
   }
 }

@@ -29,10 +29,10 @@ export const auditResolvers = (env: ResolverEnv) => {
       audit: query(env, 'audit', (args: PageArgs & { filter?: AuditFilter | null }, context) =>
         deps.readModels.audit(present(args.filter), pageOf(args, context)),
       ),
-      auditStats: query(env, 'auditStats', ({ from, to, top }: StatsArgs) =>
-        deps.readModels.auditStats(present({ from, to }), top ?? undefined),
+      auditStats: query(env, 'auditStats', ({ from, to, top }: StatsArgs, { budget }) =>
+        budget.once('auditStats', { from, to, top }, () => deps.readModels.auditStats(present({ from, to }), top ?? undefined)),
       ),
-      auditVerify: query(env, 'auditVerify', (_args, { budget }) => budget.once('auditVerify', deps.auditVerify)),
+      auditVerify: query(env, 'auditVerify', (_args, { budget }) => budget.once('auditVerify', null, deps.auditVerify)),
     },
     Subscription: {
       auditFeed: {

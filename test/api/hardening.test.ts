@@ -372,6 +372,19 @@ describe('what one operation may ask, whatever armor can see', () => {
     expect(two.body.errors).toBeUndefined();
   });
 
+  it('counts the audit statistics once per operation: the same asking shares an answer, another is refused', async () => {
+    const same = await p.gql('{ a: auditStats { total } b: auditStats { total } }', {}, 'AUDITOR');
+    expect(same.body.errors).toBeUndefined();
+    expect(same.body.data?.a).toEqual(same.body.data?.b);
+    const other = await p.gql('{ a: auditStats { total } b: auditStats(top: 3) { total } }', {}, 'AUDITOR');
+    expect(other.body.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/^auditStats: may be asked once per operation .*; send several requests to ask it several ways$/),
+        extensions: expect.objectContaining({ code: 'INVALID_INPUT' }),
+      }),
+    ]);
+  });
+
   it('verifies the audit chain once however many aliases ask', async () => {
     const before = verifications;
     const response = await p.gql('{ a: auditVerify { ok } b: auditVerify { ok } c: auditVerify { ok } }', {}, 'AUDITOR');
