@@ -60,7 +60,6 @@ interface CachedStream {
   readonly byCommand: ImmutableMap<string, readonly RecordedEvent[]>;
 }
 
-/** Load the stream, decide, append with the expected revision: the write side of every command. */
 /**
  * Fields that say why, not what, per command: the platform itself destroys a key range under one
  * id for whichever of several causes (a failed charge, a lost device, a restart) comes first, and
@@ -83,6 +82,7 @@ const changedArguments = (command: Message, earlier: readonly RecordedEvent[]): 
     return isDeepStrictEqual((recorded.data as Readonly<Record<string, unknown>>)[field], value) ? [] : [field];
   });
 
+/** Load the stream, decide, append with the expected revision: the write side of every command. */
 export class CommandBus {
   // Aggregates differ in their type parameters; the bus routes them by command type at run time.
   private readonly routes = new Map<string, Route<any, Message, Message, any>>();

@@ -274,8 +274,7 @@ export class Projector {
             // Each refusal names other checkpoints than the last, or the loop ends. A refusal names
             // only the projections the batch wrote: the others were past it already, and stay so.
             let builtOn = known;
-            for (;;) {
-              if (over || result.applied) break;
+            while (!over && !result.applied) {
               const stored = { ...builtOn, ...result.checkpoints };
               if (!atOrPast(stored, builtOn) || isDeepStrictEqual(stored, builtOn)) break;
               builtOn = stored;

@@ -1,9 +1,7 @@
 import * as E from 'fp-ts/Either';
 import type { AccessError } from '../../application/access/access-control';
 import { AccessCheckUnavailableError } from '../../application/access/errors';
-import { storeUnavailable } from '../../application/errors';
-import { StoreUnavailableError } from '../../application/ports/event-store';
-import { clientError, commandFailure } from '../errors';
+import { clientError, commandFailure, fromStore } from '../errors';
 
 /**
  * Goes on only when AccessControl allows; its refusal (already audited by it) becomes the client's
@@ -12,10 +10,9 @@ import { clientError, commandFailure } from '../errors';
 export const allowed = async (decision: Promise<E.Either<AccessError, void>>): Promise<void> => {
   let outcome: E.Either<AccessError, void>;
   try {
-    outcome = await decision;
+    outcome = await fromStore(() => decision);
   } catch (error) {
     if (error instanceof AccessCheckUnavailableError) throw commandFailure(error.error);
-    if (error instanceof StoreUnavailableError) throw commandFailure(storeUnavailable(error.message));
     throw error;
   }
   if (E.isLeft(outcome)) throw clientError(outcome.left.code, outcome.left.message);

@@ -18,7 +18,6 @@ const after =
     (position != null && event.position > position) ||
     (time != null && Date.parse(event.metadata.occurredAt) > Date.parse(time));
 
-
 /**
  * The device as its own stream had it at a time or log position: the events up to that point,
  * replayed through the aggregate's evolve, so the answer depends on the log alone and not on a view.

@@ -139,6 +139,15 @@ export const lostViews = (position: number, expected: number): string =>
   `the view store lost views: they hold the log up to position ${position}, not ${expected}; ` +
   'they are being rebuilt from the log, retry shortly';
 
+/**
+ * The answer of a fenced read to the checkpoints it read (absent ones count as 0): ViewsLostError
+ * when the lowest is below `expected`, undefined while the views still hold what was applied.
+ */
+export const lostBelow = (stored: readonly (string | null | undefined)[], expected: number): ViewsLostError | undefined => {
+  const position = Math.min(...stored.map((value) => Number(value ?? 0)));
+  return position < expected ? new ViewsLostError(position, expected) : undefined;
+};
+
 /** A fenced read found the views holding less of the log than this process had applied to them. */
 export class ViewsLostError extends Error {
   readonly code = 'VIEWS_LOST';

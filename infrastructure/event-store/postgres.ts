@@ -448,6 +448,7 @@ export class PostgresEventStore implements EventStore {
       [window.from, window.maxCount ?? null],
     );
   }
+
   async lastPosition(): Promise<number> {
     await this.ready();
     try {
@@ -457,7 +458,6 @@ export class PostgresEventStore implements EventStore {
       throw storeFailure(STORE, error);
     }
   }
-
 
   /**
    * Pages are separate statements; appends between them only add positions after the page, and

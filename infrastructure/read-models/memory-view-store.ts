@@ -8,7 +8,7 @@ import {
   ViewOp,
   ViewReads,
   ViewStore,
-  ViewsLostError,
+  lostBelow,
 } from '../../application/ports/view-store';
 import { CHECKPOINTS_KEY } from './checkpoints';
 import { SortedSet } from './sorted-set';
@@ -78,10 +78,9 @@ export class MemoryViewStore implements ViewStore {
     const checked =
       <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
       (...args: A): Promise<R> => {
-        const expected = atLeast();
         const stored = this.hashMap.get(CHECKPOINTS_KEY);
-        const position = Math.min(...projections.map((p) => Number(stored?.get(p) ?? 0)));
-        return position < expected ? Promise.reject(new ViewsLostError(position, expected)) : read(...args);
+        const lost = lostBelow(projections.map((p) => stored?.get(p)), atLeast());
+        return lost ? Promise.reject(lost) : read(...args);
       };
     return {
       hashes: checked((keys) => this.hashes(keys)),

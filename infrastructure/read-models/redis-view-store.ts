@@ -21,7 +21,7 @@ import {
   ViewReads,
   ViewStore,
   ViewStoreEvent,
-  ViewsLostError,
+  lostBelow,
   ViewsUnavailableError,
 } from '../../application/ports/view-store';
 import { APPLY_SCRIPT, applyCommand, withScript } from './apply-script';
@@ -444,11 +444,10 @@ class RedisReads implements ViewReads {
       queue(multi);
       multi.hmGet(this.namespace + CHECKPOINTS_KEY, [...fence.projections]);
     }, true);
-    const stored = replies.pop() as (string | null)[];
-    const position = Math.min(...stored.map((value) => Number(value ?? 0)));
-    if (position >= expected) return replies;
+    const lost = lostBelow(replies.pop() as (string | null)[], expected);
+    if (lost === undefined) return replies;
     fence.lost();
-    throw new ViewsLostError(position, expected);
+    throw lost;
   }
 }
 
