@@ -11,7 +11,7 @@ import { Core, openCore, openPlatform, openViews } from '../infrastructure/platf
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
 import { ChainHead } from '../application/ports/event-store';
-import { AuditVerifyOptions, HEAD_FILE, verifyAudit } from '../infrastructure/audit-verify';
+import { AuditVerifyOptions, verifyAudit } from '../infrastructure/audit-verify';
 import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
 import { SaeId } from '../domain/saekeys';
@@ -62,6 +62,24 @@ const SYSTEM = (id: string): Actor => ({ id, role: 'SYSTEM' });
 
 const pkiDir = (dataDir: string): string => path.join(dataDir, 'pki');
 
+/** What a command in another shell must share with the server to act on the same installation. */
+const SAME_INSTALLATION = [
+  'QKMP_EVENT_STORE',
+  'QKMP_PG_SCHEMA',
+  'QKMP_DATA_DIR',
+  'QKMP_MASTER_KEY_FILE',
+  'QKMP_MASTER_KEY',
+  'QKMP_VAULT_FILE',
+  'QKMP_READ_MODELS',
+  'QKMP_VIEWS_NAMESPACE',
+  'QKMP_KEY_SOURCE',
+  'QKMP_KEY_SOURCE_ID',
+  'QKMP_KME_SLAVE_SAE_ID',
+  'QKMP_KME_CERT',
+  'QKMP_KME_KEY',
+  'QKMP_KME_CA',
+] as const;
+
 const serve = async (): Promise<void> => {
   const config = loadConfig();
   const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: ${error.message}\n`));
@@ -96,6 +114,8 @@ const serve = async (): Promise<void> => {
   out(`  key vault:   ${config.vaultFile}`);
   out(`  master key:  ${config.masterKey !== undefined ? 'from QKMP_MASTER_KEY' : config.masterKeyFile}${platform.masterKeyCreated ? ' (created now: back it up, the audit chain and the key vault depend on it)' : ''}`);
   out(`  CA:          ${pkiDir(config.dataDir)} (signs the key delivery interface's certificates)`);
+  const shared = SAME_INSTALLATION.filter((variable) => process.env[variable] !== undefined);
+  if (shared.length > 0) out(`In another shell, set ${shared.join(', ')} as for this server first, or these commands act on another log.`);
   out('Make a token for a console (the command prints it once; keep it secret):');
   out('  npm run qkmp -- admin create --name "Security admin" --role SECURITY_ADMIN');
   out('Fill the key pool:   npm run qkmp -- keys generate --bytes 65536');
@@ -115,7 +135,8 @@ const serve = async (): Promise<void> => {
 };
 
 const admin = async (action: string | undefined, values: Record<string, string | boolean | undefined>): Promise<void> => {
-  const core = openCore(loadConfig());
+  const config = loadConfig();
+  const core = openCore(config);
   try {
     if (action === 'create') {
       const role = option(values, 'role');
@@ -126,7 +147,7 @@ const admin = async (action: string | undefined, values: Record<string, string |
       const issued = await createPrincipal(core.bus, { name: option(values, 'name'), role, principalId: id });
       if (E.isLeft(issued)) fail(issued.left.message);
       else {
-        out(`principal ${issued.right.principalId} (${role}) created.`);
+        out(`principal ${issued.right.principalId} (${role}) created in ${describeEventStore(config.eventStore)}.`);
         out(`token (shown once; send it as "Authorization: Bearer <token>"):`);
         out(issued.right.token);
       }
@@ -181,7 +202,7 @@ const projections = async (action: string | undefined): Promise<void> => {
 
 const auditOptions = (core: Core, anchor?: ChainHead): AuditVerifyOptions => ({
   store: core.store,
-  dataDir: core.config.dataDir,
+  headFile: core.config.auditHeadFile,
   headKey: core.masterKey.derive('audit-head/v1'),
   anchor,
 });
@@ -201,15 +222,17 @@ const audit = async (action: string | undefined, since: string | undefined): Pro
   try {
     const report = await verifyAudit(auditOptions(core, anchor));
     if (report.ok) {
-      const file = path.join(core.config.dataDir, HEAD_FILE);
+      const file = core.config.auditHeadFile;
       out(
         `audit chain intact: ${report.checked} events checked; ` +
           (report.head === null
             ? 'the log is empty, so there is no head to record yet'
-            : report.since === null
-              ? `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; ` +
-                'this run recorded the head'
-              : `the head the last verification saw (position ${report.since}) is still in place`) +
+            : file === undefined
+              ? 'the log lives in memory, so no head is recorded'
+              : report.since === null
+                ? `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; ` +
+                  'this run recorded the head'
+                : `the head the last verification saw (position ${report.since}) is still in place`) +
           (anchor === undefined ? '' : `; so is the head given (position ${anchor.position})`),
       );
       if (report.head !== null) {

@@ -5,14 +5,13 @@ import { AuditVerification, ChainHead, ChainReport, EventStore } from '../applic
 
 export interface AuditVerifyOptions {
   readonly store: EventStore;
-  readonly dataDir: string;
+  /** Where the head of this log is recorded; none for a log that lives in memory, gone at exit. */
+  readonly headFile?: string;
   /** The master key's 'audit-head/v1' subkey: seals the head each good verification records. */
   readonly headKey: Buffer;
   /** A head kept outside the platform (from an earlier run's output), which must still be in place too. */
   readonly anchor?: ChainHead;
 }
-
-export const HEAD_FILE = 'audit-head.json';
 
 /**
  * Verifies the whole chain, then checks that the head the last good verification saw is still in
@@ -23,7 +22,7 @@ export const HEAD_FILE = 'audit-head.json';
  * the check off. An older sealed record put back together with a log cut back to it passes: only
  * a head kept elsewhere (`anchor`) rules that out.
  */
-export const verifyAudit = async ({ store, dataDir, headKey, anchor }: AuditVerifyOptions): Promise<AuditVerification> => {
+export const verifyAudit = async ({ store, headFile: file, headKey, anchor }: AuditVerifyOptions): Promise<AuditVerification> => {
   if (store.verifyChain === undefined) {
     return {
       ok: false,
@@ -36,8 +35,7 @@ export const verifyAudit = async ({ store, dataDir, headKey, anchor }: AuditVeri
       since: null,
     };
   }
-  const file = path.join(dataDir, HEAD_FILE);
-  const seen = readHead(file, headKey);
+  const seen = file === undefined ? undefined : readHead(file, headKey);
   if (seen === 'forged') {
     return {
       ok: false,
@@ -59,7 +57,7 @@ export const verifyAudit = async ({ store, dataDir, headKey, anchor }: AuditVeri
     const checked = await store.verifyChain({ since: head });
     if (!checked.ok) return { ...summary(checked, report.checked), since };
   }
-  if (report.ok && report.head !== null) writeHead(file, report.head, headKey);
+  if (report.ok && report.head !== null && file !== undefined) writeHead(file, report.head, headKey);
   return { ...summary(report, report.checked), since };
 };
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 
 // The one place that reads the environment. Everything else is handed a Config.
@@ -25,6 +26,8 @@ export interface Config {
   readonly production: boolean;
   /** The key vault's SQLite file (':memory:' with the in-memory event store). */
   readonly vaultFile: string;
+  /** Where `audit verify` records the head it saw; none for a log that lives in memory. */
+  readonly auditHeadFile?: string;
   /** The ETSI GS QKD 014 interface: its own HTTPS port with mutual TLS, and the platform's KME id. */
   readonly keyDelivery: { readonly listen: { readonly host: string; readonly port: number }; readonly kmeId: string };
   /** Where raw key comes from when the pool is filled. */
@@ -115,13 +118,27 @@ export const parseKeySource = (env: NodeJS.ProcessEnv): KeySourceConfig => {
   };
 };
 
+const DEFAULT_LOG = 'qkmp.db';
+
+/**
+ * A file in the data directory that belongs to one log: its key vault, the audit head its
+ * verifications saw. Named after the log, so that a data directory shared by several stores (the
+ * embedded default, then PostgreSQL, say) never lets one log's key pool shred another's key
+ * material, nor one log's recorded head judge another log. The embedded default keeps plain names.
+ */
+const ofTheLog = (dataDir: string, eventStore: EventStoreConfig, name: string, extension: string): string => {
+  if (eventStore.kind === 'sqlite' && eventStore.file === path.join(dataDir, DEFAULT_LOG)) return path.join(dataDir, `${name}${extension}`);
+  const log = createHash('sha256').update(describeEventStore(eventStore)).digest('hex').slice(0, 12);
+  return path.join(dataDir, `${name}-${eventStore.kind}-${log}${extension}`);
+};
+
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const dataDir = path.resolve(env.QKMP_DATA_DIR ?? './data');
   const schema = env.QKMP_PG_SCHEMA ?? 'qkmp';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError('QKMP_PG_SCHEMA', 'must be a lowercase SQL identifier (letters, digits, _)');
   }
-  const eventStore = parseEventStore(env.QKMP_EVENT_STORE ?? `sqlite:${path.join(dataDir, 'qkmp.db')}`, schema);
+  const eventStore = parseEventStore(env.QKMP_EVENT_STORE ?? `sqlite:${path.join(dataDir, DEFAULT_LOG)}`, schema);
   const readModels = parseReadModels(env.QKMP_READ_MODELS ?? 'memory', env.QKMP_VIEWS_NAMESPACE ?? 'qkmp:views:');
   return {
     eventStore,
@@ -131,7 +148,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     ...(env.QKMP_MASTER_KEY !== undefined && { masterKey: env.QKMP_MASTER_KEY }),
     listen: parseListen(env.QKMP_LISTEN ?? '127.0.0.1:4000'),
     production: env.NODE_ENV === 'production',
-    vaultFile: eventStore.kind === 'memory' ? ':memory:' : path.resolve(env.QKMP_VAULT_FILE ?? path.join(dataDir, 'vault.db')),
+    vaultFile: eventStore.kind === 'memory' ? ':memory:' : path.resolve(env.QKMP_VAULT_FILE ?? ofTheLog(dataDir, eventStore, 'vault', '.db')),
+    ...(eventStore.kind !== 'memory' && { auditHeadFile: ofTheLog(dataDir, eventStore, 'audit-head', '.json') }),
     keyDelivery: {
       listen: parseListen(env.QKMP_ETSI_LISTEN ?? '127.0.0.1:8443', 'QKMP_ETSI_LISTEN'),
       kmeId: identifier(env.QKMP_KME_ID ?? 'QKMP-KME', 'QKMP_KME_ID'),

@@ -18,6 +18,7 @@ const qkmp = (dataDir: string, ...args: string[]) =>
 const tokenOf = (dataDir: string, role: string): string => {
   const created = qkmp(dataDir, 'admin', 'create', '--name', `${role} console`, '--role', role);
   expect(created.status).toBe(0);
+  expect(created.stdout).toContain(`created in SQLite file ${path.join(dataDir, 'qkmp.db')}.`);
   const token = created.stdout.trim().split('\n').at(-1)!;
   expect(token).toMatch(/^qkmp_[A-Za-z0-9_-]{40,}$/);
   return token;
@@ -101,6 +102,8 @@ describe('the command line and the README walk-through, end to end', () => {
     const { url, output } = await start();
     expect(output()).toContain(path.join(dataDir, 'qkmp.db'));
     expect(output()).toMatch(/admin create --name .* --role SECURITY_ADMIN/);
+    // The commands it suggests act on this installation only in a shell with the same variables.
+    expect(output()).toMatch(/In another shell, set QKMP_DATA_DIR as for this server first/);
 
     const blocks = walkthrough();
     expect(blocks.map((b) => b.role)).toEqual(['SECURITY_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'USER_ADMIN', 'AUDITOR']);
@@ -185,6 +188,36 @@ describe('the command line and the README walk-through, end to end', () => {
     // Nor can the record be removed silently: the check says what it could not rule out.
     fs.rmSync(headFile);
     expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/no earlier verification was recorded in .*audit-head\.json, so events cut from the end/);
+  });
+
+  it('keeps the audit head and the key vault of each log apart when two stores share the data directory', () => {
+    const other = { QKMP_EVENT_STORE: `sqlite:${path.join(dataDir, 'other.db')}` };
+    const run = (extra: Record<string, string>, ...args: string[]) =>
+      spawnSync(process.execPath, [cli, ...args], { env: { ...env(dataDir), ...extra }, encoding: 'utf8', timeout: 60_000 });
+    for (const role of ['AUDITOR', 'USER_ADMIN', 'GATEWAY']) tokenOf(dataDir, role);
+    expect(run({}, 'keys', 'generate', '--bytes', '4096').status).toBe(0);
+    expect(qkmp(dataDir, 'audit', 'verify').stdout).toMatch(/intact: \d+ events checked; no earlier verification was recorded/);
+    const vault = () => {
+      const db = new Database(path.join(dataDir, 'vault.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT count(*) AS n, sum(length) AS bytes FROM entries').get();
+      } finally {
+        db.close();
+      }
+    };
+    const held = vault();
+
+    // A newer, shorter log beside it is not the first log cut short, and fills a pool of its own.
+    expect(run(other, 'admin', 'create', '--name', 'other', '--role', 'AUDITOR').status).toBe(0);
+    const fresh = run(other, 'audit', 'verify');
+    expect(fresh.stdout).toMatch(/intact: 1 events checked; no earlier verification was recorded in .*audit-head-sqlite-[0-9a-f]{12}\.json/);
+    expect(fresh.status).toBe(0);
+    expect(run(other, 'keys', 'generate', '--bytes', '4096').status).toBe(0);
+    expect(vault()).toEqual(held);
+
+    const first = qkmp(dataDir, 'audit', 'verify');
+    expect(first.stdout).toMatch(/the head the last verification saw \(position \d+\) is still in place/);
+    expect(first.status).toBe(0);
   });
 
   it('audit verify on an empty log says there is no head yet, and records none', () => {

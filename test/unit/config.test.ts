@@ -63,6 +63,30 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ QKMP_MASTER_KEY_FILE: '/etc/qkmp/key' }).masterKeyFile).toBe('/etc/qkmp/key');
   });
 
+  it('names the key vault and the audit head after their log, so stores sharing a data directory never meet', () => {
+    const dataDir = '/srv/qkmp';
+    const embedded = loadConfig({ QKMP_DATA_DIR: dataDir });
+    expect([embedded.vaultFile, embedded.auditHeadFile]).toEqual(['/srv/qkmp/vault.db', '/srv/qkmp/audit-head.json']);
+    const others = [
+      loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test' }),
+      loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test', QKMP_PG_SCHEMA: 'other' }),
+      loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'sqlite:/srv/qkmp/other.db' }),
+    ];
+    const files = [embedded, ...others].flatMap((config) => [config.vaultFile, config.auditHeadFile]);
+    expect(new Set(files).size).toBe(files.length);
+    for (const file of files) expect(path.dirname(file!)).toBe(dataDir);
+    expect(others[0].vaultFile).toMatch(/\/vault-postgres-[0-9a-f]{12}\.db$/);
+    // The same log under the same address finds the same files at the next start.
+    expect(loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test' })).toEqual(others[0]);
+    expect(loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test', QKMP_VAULT_FILE: '/k/v.db' }).vaultFile).toBe('/k/v.db');
+  });
+
+  it('records no audit head for a log that lives in memory, gone at exit', () => {
+    const config = loadConfig({ QKMP_EVENT_STORE: 'memory' });
+    expect(config.auditHeadFile).toBeUndefined();
+    expect(config.vaultFile).toBe(':memory:');
+  });
+
   it('never prints a password when describing the store', () => {
     const config = loadConfig({ QKMP_EVENT_STORE: 'postgres://qkmp:s3cret@db.example:5432/qkmp' });
     const text = describeEventStore(config.eventStore);
