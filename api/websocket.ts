@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import * as E from 'fp-ts/Either';
 import { ExecutionArgs, getOperationAST, GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -48,8 +49,10 @@ const TOO_MANY_REFUSALS = 4429;
  */
 export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptions): WebSocketService => {
   const { path, schema, documents, access, authenticator, mask, limits, log } = options;
+  // Handed only upgrades, not the whole server: attached to it, ws would re-emit the server's own
+  // errors (a port in use) as its own, which graphql-ws reports as a fault of this code.
   const wss = new WebSocketServer({
-    server: httpServer,
+    noServer: true,
     path,
     maxPayload: limits.maxBodyBytes,
     verifyClient: (_info, accept) =>
@@ -144,8 +147,13 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
     wss,
   );
 
+  const upgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void =>
+    wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
+  httpServer.on('upgrade', upgrade);
+
   return {
     close: async () => {
+      httpServer.off('upgrade', upgrade);
       clearInterval(timer);
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -5,12 +5,12 @@ import { createPrincipal, revokePrincipal, rotatePrincipalToken } from '../appli
 import { Role } from '../application/command-envelope';
 import { createApiServer } from '../api/server';
 import { checkViews, rebuildViews } from '../read-models/rebuild';
-import { ConfigError, describeEventStore, describeReadModels, loadConfig } from '../infrastructure/config';
+import { Config, ConfigError, describeEventStore, describeReadModels, loadConfig } from '../infrastructure/config';
 import { MasterKeyError } from '../infrastructure/keys/master-key';
 import { Core, openCore, openPlatform, openViews } from '../infrastructure/platform';
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
-import { ChainHead } from '../application/ports/event-store';
+import { ChainHead, StoreUnavailableError } from '../application/ports/event-store';
 import { AuditVerifyOptions, verifyAudit } from '../infrastructure/audit-verify';
 import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
@@ -60,7 +60,45 @@ const fail = (message: string): never => {
 /** The platform's own tools on its host act as SYSTEM. */
 const SYSTEM = (id: string): Actor => ({ id, role: 'SYSTEM' });
 
+/**
+ * The log a command works on, once it answered a read: a store that cannot be reached stops the
+ * command with the driver's reason (a database that does not exist, a refused connection), which
+ * a refused command would not carry.
+ */
+const reachCore = async (config: Config): Promise<Core> => {
+  const core = openCore(config);
+  try {
+    await core.store.lastPosition();
+    return core;
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+};
+
 const pkiDir = (dataDir: string): string => path.join(dataDir, 'pki');
+
+const LISTEN_FAULTS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another program listens there',
+  EACCES: 'this user may not listen on that port',
+  EADDRNOTAVAIL: 'no interface of this host has that address',
+};
+
+/** Starts a server; a fault of its address is one line naming the variable that moves it. */
+const listenOn = async (
+  what: string,
+  variable: string,
+  { host, port }: Config['listen'],
+  listen: (port: number, host: string) => Promise<string>,
+): Promise<string> => {
+  try {
+    return await listen(port, host);
+  } catch (error) {
+    const fault = LISTEN_FAULTS[(error as NodeJS.ErrnoException).code ?? ''];
+    if (fault === undefined) throw error;
+    return fail(`cannot serve ${what} on ${host}:${port}: ${fault}; stop that program or set ${variable} to another [HOST:]PORT`);
+  }
+};
 
 /** What a command in another shell must share with the server to act on the same installation. */
 const SAME_INSTALLATION = [
@@ -105,8 +143,8 @@ const serve = async (): Promise<void> => {
     },
     { production: config.production },
   );
-  const url = await server.listen(config.listen.port, config.listen.host);
-  const etsiUrl = await keyDelivery.listen(config.keyDelivery.listen.port, config.keyDelivery.listen.host);
+  const url = await listenOn('GraphQL', 'QKMP_LISTEN', config.listen, server.listen);
+  const etsiUrl = await listenOn('key delivery', 'QKMP_ETSI_LISTEN', config.keyDelivery.listen, keyDelivery.listen);
   out(`QKMP is listening at ${url}`);
   out(`  key delivery (ETSI GS QKD 014, mutual TLS): ${etsiUrl}/api/v1/keys/{SAE_ID}/...`);
   out(`  events:      ${describeEventStore(config.eventStore)}`);
@@ -136,7 +174,7 @@ const serve = async (): Promise<void> => {
 
 const admin = async (action: string | undefined, values: Record<string, string | boolean | undefined>): Promise<void> => {
   const config = loadConfig();
-  const core = openCore(config);
+  const core = await reachCore(config);
   try {
     if (action === 'create') {
       const role = option(values, 'role');
@@ -175,7 +213,7 @@ const projections = async (action: string | undefined): Promise<void> => {
     out('or check from here. Set QKMP_READ_MODELS=redis://host:port to keep them in Redis.');
     return;
   }
-  const core = openCore(config);
+  const core = await reachCore(config);
   const views = openViews(config);
   try {
     if (views instanceof RedisViewStore && !(await views.ready(5000))) {
@@ -218,7 +256,7 @@ const anchorOf = (value: string | undefined): ChainHead | undefined => {
 const audit = async (action: string | undefined, since: string | undefined): Promise<void> => {
   if (action !== 'verify') throw new UsageError('audit takes verify');
   const anchor = anchorOf(since);
-  const core = openCore(loadConfig());
+  const core = await reachCore(loadConfig());
   try {
     const report = await verifyAudit(auditOptions(core, anchor));
     if (report.ok) {
@@ -274,7 +312,7 @@ const keys = async (action: string | undefined, values: Record<string, string | 
   const bytes = Number(option(values, 'bytes'));
   if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 1 << 30) throw new UsageError('--bytes must be a whole number from 1 to 1073741824');
   const config = loadConfig();
-  const core = openCore(config);
+  const core = await reachCore(config);
   const source = openKeySource(config.keySource, core.masterKey);
   try {
     const release = lockSource(config.dataDir, source.sourceId);
@@ -308,7 +346,7 @@ const sae = async (action: string | undefined, values: Record<string, string | b
   if (!SaeId.is(id)) throw new UsageError(`--id must be ${SaeId.name}`);
   const outDir = path.resolve(option(values, 'out'));
   const config = loadConfig();
-  const core = openCore(config);
+  const core = await reachCore(config);
   try {
     const existing = await core.bus.load(principalAggregate, id);
     if (E.isLeft(existing)) fail(existing.left.message);
@@ -367,6 +405,21 @@ const main = async (argv: string[]): Promise<void> => {
   }
 };
 
+/** A driver's reason in words: a refused connection to a host of several addresses is an AggregateError with no message. */
+const reasonOf = (cause: unknown): string =>
+  cause instanceof AggregateError && cause.message === ''
+    ? [...new Set(cause.errors.map(reasonOf))].join('; ')
+    : cause instanceof Error
+      ? cause.message || ((cause as NodeJS.ErrnoException).code ?? cause.name)
+      : String(cause);
+
+// A reader that stops early (`| head -1`) closes the pipe: say what may be lost instead of a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.stderr.write('qkmp: the output was closed before all of it was written; a token it held is lost: make a new one with admin rotate --id ID\n');
+  process.exit(1);
+});
+
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`qkmp: ${(error as Error).message}\n\n${USAGE}\n`);
@@ -377,6 +430,14 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     error instanceof ConfigError || error instanceof MasterKeyError || error instanceof CommandFailed ||
     error instanceof ViewsUnavailableError ||
     error instanceof SourceBusyError;
-  process.stderr.write(`qkmp: ${known ? (error as Error).message : error instanceof Error ? error.stack : String(error)}\n`);
+  const line =
+    error instanceof StoreUnavailableError
+      ? `${error.message}: ${reasonOf(error.cause)}; check QKMP_EVENT_STORE`
+      : known
+        ? (error as Error).message
+        : error instanceof Error
+          ? error.stack
+          : String(error);
+  process.stderr.write(`qkmp: ${line}\n`);
   process.exit(1);
 });

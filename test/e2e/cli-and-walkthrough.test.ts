@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -92,6 +93,43 @@ describe('the command line and the README walk-through, end to end', () => {
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^qkmp: QKMP_EVENT_STORE: must be one of/);
+  });
+
+  it("says in one line why the log cannot be reached, with the driver's reason", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const run = spawnSync(process.execPath, [cli, 'admin', 'create', '--name', 'x', '--role', 'AUDITOR'], {
+      env: { ...env(dataDir), QKMP_EVENT_STORE: `postgres://postgres@127.0.0.1:${closed}/test` },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `qkmp: the PostgreSQL event store is unavailable; check that it is running and reachable, then retry: connect ECONNREFUSED 127.0.0.1:${closed}; check QKMP_EVENT_STORE\n`,
+    );
+  });
+
+  it('names the variable that moves a server off a port another program holds, without a stack trace', async () => {
+    const holder = net.createServer();
+    const port = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as net.AddressInfo).port)));
+    try {
+      for (const variable of ['QKMP_LISTEN', 'QKMP_ETSI_LISTEN']) {
+        const child = spawn(process.execPath, [cli, 'serve'], { env: { ...env(dataDir), [variable]: `127.0.0.1:${port}` } });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        const code = await new Promise((resolve) => child.once('exit', resolve));
+        expect(code).toBe(1);
+        const what = variable === 'QKMP_LISTEN' ? 'GraphQL' : 'key delivery';
+        expect(stderr).toBe(
+          `qkmp: cannot serve ${what} on 127.0.0.1:${port}: another program listens there; stop that program or set ${variable} to another [HOST:]PORT\n`,
+        );
+      }
+    } finally {
+      holder.close();
+    }
   });
 
   it('serves the walk-through: steps 1 and 2 of the paper, the views and the audit', async () => {
