@@ -39,11 +39,20 @@ export const SafeInt = new GraphQLScalarType<number, number>({
   }),
 });
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** Date.parse rolls 31 November over to 1 December: every part must name a real day and time. */
+const isRealTime = (value: string): boolean => {
+  const parts = ISO_TIME.exec(value);
+  if (parts === null) return false;
+  const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = parts.slice(1).map((part) => Number(part ?? 0));
+  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= lastDay && hour <= 23 && minute <= 59 && second <= 59 && zoneHours <= 23 && zoneMinutes <= 59;
+};
 
 const toDateTime = (value: unknown): string => {
-  if (typeof value !== 'string' || !ISO_TIME.test(value) || Number.isNaN(Date.parse(value))) {
-    throw invalid('DateTime', 'an ISO-8601 time with a zone, e.g. 2026-01-31T12:00:00Z');
+  if (typeof value !== 'string' || !isRealTime(value)) {
+    throw invalid('DateTime', 'an ISO-8601 time with a zone that names a real day and time, e.g. 2026-01-31T12:00:00Z');
   }
   return value;
 };

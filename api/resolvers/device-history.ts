@@ -5,6 +5,7 @@ import { deviceAggregate, DeviceEvent } from '../../domain/device';
 import { fold, streamOf } from '../../domain/shared/aggregate';
 import { ApiDeps } from '../context';
 import { fromStore } from '../errors';
+import { logPosition } from './queries';
 
 export interface AsOf {
   readonly time?: string | null;
@@ -23,6 +24,7 @@ const after =
  * replayed through the aggregate's evolve, so the answer depends on the log alone and not on a view.
  */
 export const deviceHistory = async (deps: ApiDeps, serial: string, asOf: AsOf = {}) => {
+  if (asOf.position != null) logPosition('asOf.position', asOf.position);
   const recorded = await fromStore(() => deps.store.readStream(streamOf(deviceAggregate, serial)));
   if (recorded.length === 0) return null;
   const cut = recorded.findIndex(after(asOf));

@@ -12,6 +12,13 @@ interface Consistent {
 }
 
 const PAST_THE_LOG = "must be a position the log has reached, such as the one a mutation's receipt gave";
+const NOT_A_POSITION = 'must be a log position: a whole number, 0 or more';
+
+/** A position argument below 0 names no point of the log; answering as if it were 0 would hide the client's mistake. */
+export const logPosition = (field: string, position: number): number => {
+  if (position < 0) throw clientError('INVALID_INPUT', `${field}: ${NOT_A_POSITION}`, { issues: [{ field, rule: NOT_A_POSITION }] });
+  return position;
+};
 
 /**
  * Waits, bounded, until the views have applied the log up to `position`, so a console reads its own
@@ -64,7 +71,7 @@ export const query =
   async (_parent: unknown, args: A & Consistent, context: ApiContext): Promise<R> => {
     await allowed(env.deps.access.authorizeQuery(context.principal, operation, target?.(args)));
     return fromViews(async () => {
-      if (args.consistentWith != null) await reachViews(env, args.consistentWith);
+      if (args.consistentWith != null) await reachViews(env, logPosition('consistentWith', args.consistentWith));
       return read(args, context);
     });
   };

@@ -94,4 +94,25 @@ describe('deviceHistory', () => {
     const response = await p.gql(HISTORY, { serial, asOf: { time: 'yesterday' } }, 'AUDITOR');
     expect(codeOf(response)).toBe('BAD_USER_INPUT');
   });
+
+  it.each(['2026-11-31T00:00:00Z', '2026-02-29T12:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T12:60:00Z', '2026-01-01T12:00:00+24:00'])(
+    'refuses %s, which names no real time, rather than rolling it over',
+    async (time) => {
+      const response = await p.gql(HISTORY, { serial, asOf: { time } }, 'AUDITOR');
+      expect(codeOf(response)).toBe('BAD_USER_INPUT');
+      expect(response.body.errors?.[0].message).toMatch(/DateTime must be an ISO-8601 time with a zone that names a real day and time/);
+    },
+  );
+
+  it('takes the last day of a leap February', async () => {
+    expect((await history({ time: '2028-02-29T23:59:59.999+01:00' })).state.status).toBe('FROZEN');
+  });
+
+  it('refuses a negative position as INVALID_INPUT naming it', async () => {
+    const response = await p.gql(HISTORY, { serial, asOf: { position: -3 } }, 'AUDITOR');
+    expect(response.body.errors?.[0]).toMatchObject({
+      message: 'asOf.position: must be a log position: a whole number, 0 or more',
+      extensions: { code: 'INVALID_INPUT', issues: [{ field: 'asOf.position' }] },
+    });
+  });
 });

@@ -222,6 +222,15 @@ describe('errors a console can act on', () => {
     }
   });
 
+  it('refuses a negative consistentWith as INVALID_INPUT naming it', async () => {
+    const serial = await p.device('ACTIVE');
+    const response = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { serial } }', { s: serial, at: -1 }, 'USER_ADMIN');
+    expect(response.body).toMatchObject({
+      data: { device: null },
+      errors: [{ message: 'consistentWith: must be a log position: a whole number, 0 or more', extensions: { code: 'INVALID_INPUT', issues: [{ field: 'consistentWith' }] } }],
+    });
+  });
+
   it('refuses a consistentWith past the end of the log as INVALID_INPUT, which waiting could not cure', async () => {
     const serial = await p.device('ACTIVE');
     const ahead = (await p.head()) + 1000;
