@@ -11,7 +11,7 @@ import { Core, openCore, openPlatform, openViews } from '../infrastructure/platf
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
 import { ChainHead, StoreUnavailableError } from '../application/ports/event-store';
-import { AuditVerifyOptions, verifyAudit } from '../infrastructure/audit-verify';
+import { AuditVerifyOptions, keepHead, verifyAudit } from '../infrastructure/audit-verify';
 import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
 import { SaeId } from '../domain/saekeys';
@@ -159,11 +159,15 @@ const serve = async (): Promise<void> => {
   out('Fill the key pool:   npm run qkmp -- keys generate --bytes 65536');
   out('Register a gateway:  npm run qkmp -- sae register --id GW-NORTH-1 --out ./gateway-north');
   out('Stop with Ctrl-C.');
+  const headKeeper = keepHead(auditOptions(platform), (reason) =>
+    process.stderr.write(`qkmp: ALERT: ${reason}; run: npm run qkmp -- audit verify\n`),
+  );
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     out('qkmp: stopping');
+    headKeeper?.stop();
     await keyDelivery.close();
     await server.close();
     await platform.close();

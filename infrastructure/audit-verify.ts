@@ -100,3 +100,46 @@ const readHead = (file: string, key: Buffer): ChainHead | 'forged' | undefined =
     return 'forged';
   }
 };
+
+export interface HeadKeeper {
+  /** Verifies what was appended since the last step and records the new head; what a step found. */
+  step(): Promise<ChainReport | undefined>;
+  stop(): void;
+}
+
+/**
+ * Keeps the recorded head up with the log while the server runs: every `intervalMs`, verifies only
+ * the events appended since the recorded head and records the new one. Events cut from the end of
+ * the log then show at the next verification even when no one ran one in between, except those of
+ * the last interval. A step that finds the chain broken records nothing and tells `onBroken` once
+ * per first bad position; `audit verify` says the rest.
+ */
+export const keepHead = (
+  { store, headFile: file, headKey }: AuditVerifyOptions,
+  onBroken: (reason: string) => void,
+  intervalMs = 1000,
+): HeadKeeper | undefined => {
+  const verifyChain = store.verifyChain?.bind(store);
+  if (verifyChain === undefined || file === undefined) return undefined;
+  let reported: number | null | undefined;
+  let stepping: Promise<ChainReport | undefined> | undefined;
+  const step = async (): Promise<ChainReport | undefined> => {
+    const seen = readHead(file, headKey);
+    if (seen === 'forged') {
+      if (reported !== null) onBroken(`${file}, the head the last verification saw, is not sealed with this platform's key`);
+      reported = null;
+      return undefined;
+    }
+    const report = await verifyChain(seen === undefined ? {} : { since: seen });
+    if (!report.ok) {
+      if (reported !== report.firstBadPosition) onBroken(`audit chain broken at position ${report.firstBadPosition}: ${report.reason}`);
+      reported = report.firstBadPosition;
+    } else if (report.head !== null && report.head.position !== seen?.position) writeHead(file, report.head, headKey);
+    return report;
+  };
+  // One step at a time: a slow store must not pile them up.
+  const once = (): Promise<ChainReport | undefined> => (stepping ??= step().finally(() => (stepping = undefined)));
+  const timer = setInterval(() => void once().catch(() => undefined), intervalMs);
+  timer.unref();
+  return { step: once, stop: () => clearInterval(timer) };
+};

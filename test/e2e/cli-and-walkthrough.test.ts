@@ -204,6 +204,25 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(broken.stdout).toMatch(/audit chain BROKEN at position 3/);
   });
 
+  it('a running server keeps the head up with the log, so a cut made later shows though no one verified before it', async () => {
+    await start();
+    for (const role of ['AUDITOR', 'USER_ADMIN', 'GATEWAY']) tokenOf(dataDir, role);
+    const headFile = path.join(dataDir, 'audit-head.json');
+    const kept = () => (fs.existsSync(headFile) ? (JSON.parse(fs.readFileSync(headFile, 'utf8')) as { position: number }).position : 0);
+    for (let i = 0; i < 100 && kept() < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(kept()).toBe(3);
+    server!.kill('SIGTERM');
+    await new Promise((resolve) => server!.once('exit', resolve));
+
+    const db = new Database(path.join(dataDir, 'qkmp.db'));
+    db.prepare('DELETE FROM events WHERE position = 3').run();
+    db.close();
+    tokenOf(dataDir, 'SECURITY_ADMIN');
+    const broken = qkmp(dataDir, 'audit', 'verify');
+    expect(broken.stdout).toMatch(/audit chain BROKEN at position 3/);
+    expect(broken.status).toBe(1);
+  });
+
   it('audit verify refuses a head record rewritten to hide events deleted from the end', () => {
     for (const role of ['AUDITOR', 'USER_ADMIN', 'GATEWAY']) tokenOf(dataDir, role);
     const headFile = path.join(dataDir, 'audit-head.json');
