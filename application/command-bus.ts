@@ -6,6 +6,8 @@ import { decode, decodeMessage, MessageCodecs } from '../domain/shared/codec';
 import { CommandEnvelope } from './command-envelope';
 import { decodeAll } from './event-decoding';
 import { eventIdFor } from './event-ids';
+import { tokenFields } from './access/tokens';
+import { invalidInput } from '../domain/shared/errors';
 import { CommandError, conflict, idempotencyKeyReused, overtaken, staleRevision, storeUnavailable } from './errors';
 import {
   EventIdConflictError,
@@ -152,6 +154,9 @@ export class CommandBus {
     if (E.isLeft(envelope)) return envelope;
     const command = decodeMessage<Message>(this.commandCodecs, commandInput, 'command');
     if (E.isLeft(command)) return command;
+    // Invariant 2 for what callers type: a token pasted into free text would be kept for good.
+    const pasted = tokenFields(command.right.data);
+    if (pasted.length > 0) return E.left(invalidInput(pasted));
     const route = this.routes.get(command.right.type)!;
     const streamId = streamOf(route.aggregate, route.aggregate.targetOf(command.right));
 

@@ -24,3 +24,14 @@ export const bearerToken = (header: string): string | undefined => {
 
 /** Whether text might carry a token, e.g. one a caller pasted into the wrong field: such text is never recorded. */
 export const mayHoldToken = (text: string): boolean => text.toLowerCase().includes(TOKEN_PREFIX);
+
+const HOLDS_TOKEN =
+  `must not hold a bearer token (text with '${TOKEN_PREFIX}'): the log keeps a command's text for good; ` +
+  'if a token was pasted here, rotate it (admin rotate) and send the command without it';
+
+/** The fields of a command's data whose text might carry a token, each with the rule it breaks. */
+export const tokenFields = (data: unknown, path = ''): { field: string; rule: string }[] => {
+  if (typeof data === 'string') return mayHoldToken(data) ? [{ field: path, rule: HOLDS_TOKEN }] : [];
+  if (typeof data !== 'object' || data === null) return [];
+  return Object.entries(data).flatMap(([name, value]) => tokenFields(value, path === '' ? name : `${path}.${name}`));
+};

@@ -145,6 +145,20 @@ describe('the command bus', () => {
       expect(await store.readAll()).toEqual([]);
     });
 
+    it('text that might carry a bearer token is refused in every field that holds it, and never recorded', async () => {
+      ok(await bus.execute(envelope(), initialize('UKEY-000006')));
+      const before = await store.readAll();
+      const pasted = `pasted by mistake qkmp_${'A'.repeat(43)}`;
+      const refused = error(
+        await bus.execute(envelope(), { type: 'DistributeDevice', data: { serial: 'UKEY-000006', organisation: 'QKMP_grid' } }),
+      );
+      expect(refused).toMatchObject({ code: 'INVALID_INPUT', issues: [{ field: 'organisation', rule: expect.stringMatching(/^must not hold a bearer token/) }] });
+      const freeze = error(await bus.execute(envelope(), { type: 'FreezeDevice', data: { serial: 'UKEY-000006', reason: pasted } }));
+      expect(freeze.issues?.map((i) => i.field)).toEqual(['reason']);
+      expect(JSON.stringify(freeze)).not.toContain(pasted);
+      expect(await store.readAll()).toEqual(before);
+    });
+
     it('an unknown command type lists the known ones', async () => {
       const refused = error(await bus.execute(envelope(), { type: 'LaunchMissiles', data: {} }));
       expect(refused.issues).toEqual([{ field: 'type', rule: expect.stringContaining('InitializeDevice') }]);
