@@ -38,10 +38,10 @@ export const chargeTypeDefs = /* GraphQL */ `
 
   extend type Mutation {
     "The next bytes of a verified charge, as keys with key IDs (call again until remaining is 0: the kiosk's progress bar)."
-    chargeKeys(input: ChargeKeysInput!): ChargeKeys!
-    startCharge(input: StartChargeInput!): CommandReceipt!
-    recordChargeDeviceVerification(input: RecordChargeDeviceVerificationInput!): CommandReceipt!
-    completeCharge(input: CompleteChargeInput!): CommandReceipt!
-    failCharge(input: FailChargeInput!): CommandReceipt!
+    chargeKeys(input: ChargeKeysInput!): ChargeKeys
+    startCharge(input: StartChargeInput!): CommandReceipt
+    recordChargeDeviceVerification(input: RecordChargeDeviceVerificationInput!): CommandReceipt
+    completeCharge(input: CompleteChargeInput!): CommandReceipt
+    failCharge(input: FailChargeInput!): CommandReceipt
   }
 `;

@@ -49,9 +49,9 @@ export const chargerTypeDefs = /* GraphQL */ `
   input RevokeChargerInput { commandId: String!, expectedRevision: Int, chargerId: String!, reason: String! }
 
   extend type Mutation {
-    registerCharger(input: RegisterChargerInput!): CommandReceipt!
+    registerCharger(input: RegisterChargerInput!): CommandReceipt
     "Compares the measured boot chain with the golden values; a mismatch is recorded as ChargerAttestationFailed."
-    attestCharger(input: AttestChargerInput!): CommandReceipt!
-    revokeCharger(input: RevokeChargerInput!): CommandReceipt!
+    attestCharger(input: AttestChargerInput!): CommandReceipt
+    revokeCharger(input: RevokeChargerInput!): CommandReceipt
   }
 `;

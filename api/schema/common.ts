@@ -19,7 +19,9 @@ export const commonTypeDefs = /* GraphQL */ `
   the same id returns the first receipt (replayed: true) and changes nothing; the same id with other
   arguments, or for another command, is refused with IDEMPOTENCY_KEY_REUSED. expectedRevision is
   the stream revision the console last saw; if the stream moved since, the command is refused with
-  CONFLICT and the current state.
+  CONFLICT and the current state. A refused command's field is null, with its error in errors: the
+  mutations of one request run in turn, and those before a refused one stay done and keep their
+  receipts.
   """
   type Mutation
 

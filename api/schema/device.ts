@@ -126,18 +126,18 @@ export const deviceTypeDefs = /* GraphQL */ `
   input UnblockDevicePinInput { commandId: String!, expectedRevision: Int, serial: String! }
 
   extend type Mutation {
-    initializeDevice(input: InitializeDeviceInput!): CommandReceipt!
-    distributeDevice(input: DistributeDeviceInput!): CommandReceipt!
+    initializeDevice(input: InitializeDeviceInput!): CommandReceipt
+    distributeDevice(input: DistributeDeviceInput!): CommandReceipt
     "Registers and activates the device for its user."
-    bindDevice(input: BindDeviceInput!): CommandReceipt!
-    reportDeviceLost(input: ReportDeviceLostInput!): CommandReceipt!
-    cancelDeviceLoss(input: CancelDeviceLossInput!): CommandReceipt!
-    freezeDevice(input: FreezeDeviceInput!): CommandReceipt!
-    restoreDevice(input: RestoreDeviceInput!): CommandReceipt!
-    destroyDevice(input: DestroyDeviceInput!): CommandReceipt!
-    recordDeviceAuthenticationFailure(input: RecordDeviceAuthenticationFailureInput!): CommandReceipt!
-    recordDeviceAuthenticated(input: RecordDeviceAuthenticatedInput!): CommandReceipt!
-    unblockDevicePin(input: UnblockDevicePinInput!): CommandReceipt!
+    bindDevice(input: BindDeviceInput!): CommandReceipt
+    reportDeviceLost(input: ReportDeviceLostInput!): CommandReceipt
+    cancelDeviceLoss(input: CancelDeviceLossInput!): CommandReceipt
+    freezeDevice(input: FreezeDeviceInput!): CommandReceipt
+    restoreDevice(input: RestoreDeviceInput!): CommandReceipt
+    destroyDevice(input: DestroyDeviceInput!): CommandReceipt
+    recordDeviceAuthenticationFailure(input: RecordDeviceAuthenticationFailureInput!): CommandReceipt
+    recordDeviceAuthenticated(input: RecordDeviceAuthenticatedInput!): CommandReceipt
+    unblockDevicePin(input: UnblockDevicePinInput!): CommandReceipt
   }
 
   extend type Subscription {

@@ -35,9 +35,9 @@ export const keyPoolTypeDefs = /* GraphQL */ `
   }
 
   extend type Mutation {
-    freezeKeyRange(input: FreezeKeyRangeInput!): CommandReceipt!
-    restoreKeyRange(input: RestoreKeyRangeInput!): CommandReceipt!
-    consumeKeyRange(input: ConsumeKeyRangeInput!): CommandReceipt!
-    destroyKeyRange(input: DestroyKeyRangeInput!): CommandReceipt!
+    freezeKeyRange(input: FreezeKeyRangeInput!): CommandReceipt
+    restoreKeyRange(input: RestoreKeyRangeInput!): CommandReceipt
+    consumeKeyRange(input: ConsumeKeyRangeInput!): CommandReceipt
+    destroyKeyRange(input: DestroyKeyRangeInput!): CommandReceipt
   }
 `;

@@ -109,6 +109,23 @@ describe('errors a console can act on', () => {
     expect(history.body).toEqual({ data: { deviceHistory: null } });
   });
 
+  it('keeps the receipt of a command done before another of the same request was refused', async () => {
+    const serial = await p.device('ACTIVE');
+    const unknown = p.newSerial();
+    const response = await p.gql(
+      `mutation($a: FreezeDeviceInput!, $b: FreezeDeviceInput!) {
+        a: freezeDevice(input: $a) { position }
+        b: freezeDevice(input: $b) { position }
+      }`,
+      { a: { commandId: randomUUID(), serial, reason: 'audit' }, b: { commandId: randomUUID(), serial: unknown, reason: 'audit' } },
+      'USER_ADMIN',
+    );
+    expect(response.body.data).toEqual({ a: { position: expect.any(Number) }, b: null });
+    expect(response.body.errors).toEqual([expect.objectContaining({ path: ['b'], extensions: expect.objectContaining({ code: 'NOT_FOUND' }) })]);
+    const view = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { status } }', { s: serial, at: response.body.data.a.position }, 'USER_ADMIN');
+    expect(view.body.data).toEqual({ device: { status: 'FROZEN' } });
+  });
+
   it('refuses a command the state forbids with INVALID_STATE and what to do instead', async () => {
     const serial = await p.device('DISTRIBUTED');
     const response = await p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'stolen' } }, 'USER_ADMIN');
