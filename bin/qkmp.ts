@@ -38,8 +38,10 @@ const USAGE = `usage: qkmp <command>
   sae register --id ID --out DIR                register a gateway SAE: write its certificate, key and the CA certificate
 
 Roles: SECURITY_ADMIN, USER_ADMIN, AUDITOR, CHARGER (--id is then the charger's id), GATEWAY.
-Configuration comes from the environment: QKMP_EVENT_STORE, QKMP_READ_MODELS, QKMP_DATA_DIR,
-QKMP_LISTEN, QKMP_ETSI_LISTEN, QKMP_MASTER_KEY_FILE, QKMP_KEY_SOURCE (see the README).`;
+Configuration comes from the environment (see the README): QKMP_EVENT_STORE, QKMP_PG_SCHEMA,
+QKMP_READ_MODELS, QKMP_VIEWS_NAMESPACE, QKMP_DATA_DIR, QKMP_MASTER_KEY_FILE, QKMP_MASTER_KEY,
+QKMP_VAULT_FILE, QKMP_LISTEN, QKMP_ETSI_LISTEN, QKMP_KME_ID, QKMP_KEY_SOURCE, QKMP_KEY_SOURCE_ID,
+QKMP_KME_SLAVE_SAE_ID, QKMP_KME_CERT, QKMP_KME_KEY, QKMP_KME_CA, NODE_ENV.`;
 
 class UsageError extends Error {}
 /** The platform refused a command; its message says why and what to do. */
@@ -186,6 +188,7 @@ const admin = async (action: string | undefined, values: Record<string, string |
         throw new UsageError('--role must be one of SECURITY_ADMIN, USER_ADMIN, AUDITOR, CHARGER, GATEWAY');
       }
       const id = typeof values.id === 'string' ? values.id : undefined;
+      if (role === 'CHARGER' && id === undefined) throw new UsageError("--id is required for a CHARGER: give the charger's id");
       const issued = await createPrincipal(core.bus, { name: option(values, 'name'), role, principalId: id });
       if (E.isLeft(issued)) fail(issued.left.message);
       else {

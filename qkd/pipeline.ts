@@ -92,7 +92,7 @@ export const runPipeline = (options: PipelineOptions): PipelineResult => {
       efficiency: frameQber > 0 ? reconciled.disclosedBits / shannonLeakage(bobFrame.length, frameQber) : undefined,
     };
     if (!tagsMatch(aliceTag, verificationTag(reconciled.corrected, hash))) {
-      return abort('verification hashes differ: reconciliation left errors, so the frame is discarded; retry with a smaller block size', reconciledReport);
+      return abort('verification hashes differ: reconciliation left errors, so the frame is discarded and another block is drawn', reconciledReport);
     }
 
     const finalBits = finalKeyLength({

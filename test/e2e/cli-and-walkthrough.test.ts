@@ -77,7 +77,14 @@ describe('the command line and the README walk-through, end to end', () => {
   };
 
   it('prints its usage, and refuses a bad command with the usage and exit code 2', () => {
-    expect(qkmp(dataDir, 'help').stdout).toMatch(/usage: qkmp <command>/);
+    const usage = qkmp(dataDir, 'help').stdout;
+    expect(usage).toMatch(/usage: qkmp <command>/);
+    // Every variable the configuration reads is named there.
+    const config = fs.readFileSync(path.join(root, 'infrastructure', 'config.ts'), 'utf8');
+    for (const variable of new Set(config.match(/QKMP_[A-Z_]+/g))) expect(usage).toMatch(new RegExp(`\\b${variable}\\b`));
+    const charger = qkmp(dataDir, 'admin', 'create', '--name', 'kiosk', '--role', 'CHARGER');
+    expect(charger.status).toBe(2);
+    expect(charger.stderr).toMatch(/^qkmp: --id is required for a CHARGER: give the charger's id/);
     const bad = qkmp(dataDir, 'launch');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown command launch[\s\S]*usage: qkmp/);
