@@ -10,7 +10,7 @@ import type { OperationBudget } from './operation-budget';
 export interface ApiDeps {
   readonly bus: Pick<CommandBus, 'execute'>;
   readonly readModels: ReadModels;
-  readonly access: Pick<AccessControl, 'authenticate' | 'authorizeCommand' | 'authorizeQuery'>;
+  readonly access: Pick<AccessControl, 'authenticate' | 'authorizeCommand' | 'authorizeQuery' | 'holdsToken' | 'onTokenRetired'>;
   /** For deviceHistory, which replays the device's own stream. */
   readonly store: Pick<EventStore, 'readStream' | 'lastPosition'>;
   /** What each batch the projector applied changed: feeds the subscriptions. */

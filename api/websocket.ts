@@ -42,9 +42,10 @@ const TOO_MANY_REFUSALS = 4429;
 /**
  * Subscriptions over graphql-ws on the GraphQL path. The HTTP route's protections are applied
  * here too: a token in connectionParams.authorization checked on connect (with the same limit on
- * refused tokens per address) and again every `webSocketRecheckMs`, so a revoked or rotated token
- * ends its subscriptions; the same parsed and validated documents; the same error masking; and a
- * cap on open connections. Queries and mutations are refused here: they go over HTTP, where the
+ * refused tokens per address); the same parsed and validated documents; the same error masking.
+ * A revoked or rotated token's connections are closed as soon as this process applies the event,
+ * and every `webSocketRecheckMs` all tokens are checked again in case a notice was missed. Open
+ * connections are capped. Queries and mutations are refused here: they go over HTTP, where the
  * body limit and the rate limit apply.
  */
 export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptions): WebSocketService => {
@@ -68,6 +69,16 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
 
   /** Each authenticated socket's header and principal, for the recheck. */
   const authenticated = new Map<WebSocket, { readonly header: string; readonly principal: Principal }>();
+  const retire = (socket: WebSocket): void => {
+    authenticated.delete(socket);
+    socket.close(CloseCode.Unauthorized, TOKEN_RETIRED);
+  };
+  // Called as the directory applies the event, before any later one: ws sends nothing on a closing socket.
+  const stopListening = access.onTokenRetired((retired) => {
+    for (const [socket, { header, principal }] of authenticated) {
+      if (principal.id === retired.id && !access.holdsToken(principal, header)) retire(socket);
+    }
+  });
   const recheck = async (): Promise<void> => {
     for (const [socket, { header, principal }] of authenticated) {
       let current;
@@ -77,10 +88,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
         // Only a refusal writes anything: a check that cannot finish fails closed.
         log('websocket.unexpected_error', { error: describeError(error) });
       }
-      if (current === undefined || E.isLeft(current) || current.right?.id !== principal.id) {
-        authenticated.delete(socket);
-        socket.close(CloseCode.Unauthorized, TOKEN_RETIRED);
-      }
+      if (current === undefined || E.isLeft(current) || current.right?.id !== principal.id) retire(socket);
     }
   };
   let checking = false;
@@ -107,6 +115,11 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
           return false;
         }
         if (E.isRight(authentication) && authentication.right !== null && header !== undefined) {
+          // The token may have been retired while its check was finishing, too late for the notice.
+          if (!access.holdsToken(authentication.right, header)) {
+            socket.close(CloseCode.Unauthorized, TOKEN_RETIRED);
+            return false;
+          }
           ctx.extra.principal = authentication.right;
           authenticated.set(socket, { header, principal: authentication.right });
           socket.once('close', () => authenticated.delete(socket));
@@ -154,6 +167,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
   return {
     close: async () => {
       httpServer.off('upgrade', upgrade);
+      stopListening();
       clearInterval(timer);
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -144,6 +144,25 @@ export class AccessControl {
     return E.right(undefined);
   }
 
+  /**
+   * Whether the header still carries the principal's working token, as this process knows now: no
+   * read and nothing recorded, so it can be asked again at any moment (an open connection's token).
+   */
+  holdsToken(principal: Principal, authorizationHeader: string): boolean {
+    const token = bearerToken(authorizationHeader);
+    if (token === undefined) return false;
+    const found = this.directory.lookup(hashToken(token));
+    return found.status === 'active' && found.principal.id === principal.id;
+  }
+
+  /**
+   * Calls `listener` with the principal as soon as this process applies the revocation or
+   * rotation of one of its tokens, before it applies any later event. Returns its removal.
+   */
+  onTokenRetired(listener: (principal: Principal) => void): () => void {
+    return this.directory.onTokenRetired(listener);
+  }
+
   /** Resolves once the principals cache has applied every event up to this global position. */
   caughtUpTo(position: number): Promise<void> {
     return this.directory.caughtUpTo(position);

@@ -48,6 +48,7 @@ export class PrincipalDirectory {
   private readsDone = 0;
   private reading?: Promise<void>;
   private waiters: Waiter[] = [];
+  private readonly retiredListeners = new Set<(principal: Principal) => void>();
   private subscription?: Subscription;
   private resubscribeTimer?: NodeJS.Timeout;
   private closed = false;
@@ -102,6 +103,16 @@ export class PrincipalDirectory {
     if (active !== undefined) return { status: 'active', principal: active };
     const retired = this.retired.get(tokenHash);
     return retired === undefined ? { status: 'unknown' } : { status: 'retired', principal: retired };
+  }
+
+  /**
+   * Calls `listener` with the principal each time one of its tokens stops working (revoked,
+   * rotated away, or an unreadable event), as the event is applied: lookups already see the token
+   * retired. Returns the listener's removal.
+   */
+  onTokenRetired(listener: (principal: Principal) => void): () => void {
+    this.retiredListeners.add(listener);
+    return () => this.retiredListeners.delete(listener);
   }
 
   /** Resolves once every event up to this global position has been applied. */
@@ -170,6 +181,16 @@ export class PrincipalDirectory {
     if (current !== undefined) {
       this.retired.delete(current.hash);
       this.active.set(current.hash, current.principal);
+    }
+    if (previous !== undefined) this.retiredListeners.forEach((listener) => this.tell(listener, previous.principal));
+  }
+
+  /** A listener that throws must not stop the directory applying the log. */
+  private tell(listener: (principal: Principal) => void, principal: Principal): void {
+    try {
+      listener(principal);
+    } catch (error) {
+      this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
     }
   }
 }

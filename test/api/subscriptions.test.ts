@@ -300,3 +300,65 @@ describe('error masking over WebSocket', () => {
     }
   });
 });
+
+describe('revocation', () => {
+  // No periodic recheck within a test: only the notice of the applied event can close a socket.
+  let r: Platform;
+  beforeAll(async () => {
+    r = await Platform.start({ limits: { webSocketRecheckMs: 3_600_000 } });
+  });
+  afterAll(() => r.close());
+
+  const auditFeed = (token: string) => {
+    const client = createClient({ url: r.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+    clients.push(client);
+    const targets: string[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      client.on('closed', (event) => {
+        const { code, reason } = event as { code: number; reason: string };
+        resolve({ code, reason });
+      }),
+    );
+    client.subscribe(
+      { query: 'subscription { auditFeed { target } }' },
+      { next: (result: any) => targets.push(result.data.auditFeed.target), error: () => undefined, complete: () => undefined },
+    );
+    return { targets, closed };
+  };
+  const auditor = async () => {
+    const issued = await createPrincipal(r.bus, { name: 'night auditor', role: 'AUDITOR' });
+    if (E.isLeft(issued)) throw new Error(issued.left.message);
+    await r.access.caughtUpTo(issued.right.position);
+    return issued.right;
+  };
+
+  it('closes a revoked principal’s subscriptions as the process applies the revocation, and sends it nothing after', async () => {
+    const { principalId, token } = await auditor();
+    const revokedFeed = auditFeed(token);
+    const otherFeed = auditFeed(r.tokens.AUDITOR);
+    await waitUntil(() => r.views.projector.listenerCount === 2);
+    const revoked = await revokePrincipal(r.bus, principalId, 'left the company');
+    if (E.isLeft(revoked)) throw new Error(revoked.left.message);
+    await r.access.caughtUpTo(revoked.right.position);
+    const serial = r.newSerial();
+    await r.system('InitializeDevice', { serial, kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT });
+    // The other auditor's feed shows the entry was sent; the revoked one's socket was closed before it.
+    await waitUntil(() => otherFeed.targets.includes(`device:${serial}`));
+    expect(await revokedFeed.closed).toEqual({ code: 4401, reason: expect.stringMatching(/revoked or rotated; reconnect/) });
+    expect(revokedFeed.targets).not.toContain(`device:${serial}`);
+  });
+
+  it('closes the connections of a rotated-away token at once, and keeps those of the token that replaced it', async () => {
+    const { principalId, token } = await auditor();
+    const old = auditFeed(token);
+    await waitUntil(() => r.views.projector.listenerCount === 1);
+    const rotated = await rotatePrincipalToken(r.bus, principalId);
+    if (E.isLeft(rotated)) throw new Error(rotated.left.message);
+    expect((await old.closed).code).toBe(4401);
+    const current = auditFeed(rotated.right.token);
+    await waitUntil(() => r.views.projector.listenerCount === 1);
+    const serial = r.newSerial();
+    await r.system('InitializeDevice', { serial, kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT });
+    await waitUntil(() => current.targets.includes(`device:${serial}`));
+  });
+});

@@ -1,5 +1,5 @@
 import { PrincipalDirectory } from '../../../application/access/principal-directory';
-import { createPrincipal } from '../../../application/access/principals';
+import { createPrincipal, revokePrincipal, rotatePrincipalToken } from '../../../application/access/principals';
 import { hashToken } from '../../../application/access/tokens';
 import { CommandBus } from '../../../application/command-bus';
 import { EventStore, SubscribeOptions } from '../../../application/ports/event-store';
@@ -33,6 +33,31 @@ describe('the principal directory', () => {
     expect(errors.map((e) => e.message)).toEqual([
       expect.stringContaining('type PrincipalSuspended, which this version does not know'),
     ]);
+  });
+
+  it('tells its listeners of each retired token as it applies the event, with the lookup already retired', async () => {
+    const errors: string[] = [];
+    directory = await PrincipalDirectory.open(store, { onError: (e) => errors.push(e.message) });
+    const issued = ok(await createPrincipal(bus, { name: 'Auditor', role: 'AUDITOR' }));
+    const told: [string, string][] = [];
+    directory.onTokenRetired(() => {
+      throw new Error('a listener failed');
+    });
+    const stop = directory.onTokenRetired((principal) =>
+      told.push([principal.id, directory!.lookup(hashToken(issued.token)).status]),
+    );
+    const rotated = ok(await rotatePrincipalToken(bus, issued.principalId));
+    await directory.caughtUpTo(rotated.position);
+    // Only the token that stopped working: the one issued by the rotation works.
+    expect(told).toEqual([[issued.principalId, 'retired']]);
+    expect(directory.lookup(hashToken(rotated.token))).toMatchObject({ status: 'active' });
+    expect(errors).toEqual(['a listener failed']);
+
+    stop();
+    const revoked = ok(await revokePrincipal(bus, issued.principalId, 'left'));
+    await directory.caughtUpTo(revoked.position);
+    expect(told).toHaveLength(1);
+    expect(directory.lookup(hashToken(rotated.token))).toMatchObject({ status: 'retired' });
   });
 
   it('ignores events of other streams but counts their positions', async () => {
