@@ -21,6 +21,15 @@ export interface Limits {
   readonly cachedDocuments: number;
   /** Open WebSocket connections, all principals together. */
   readonly maxWebSockets: number;
+  /**
+   * Open WebSocket connections from one address (IPv6 by /56), so that one address cannot take the
+   * slots of maxWebSockets that others need.
+   */
+  readonly maxWebSocketsPerAddress: number;
+  /** Of those, connections whose connection_init has not been authenticated yet. */
+  readonly maxUnauthenticatedWebSocketsPerAddress: number;
+  /** How long a new WebSocket has to send its connection_init before it is closed (4408). */
+  readonly webSocketInitTimeoutMs: number;
   readonly maxSubscriptionsPerSocket: number;
   /** How often an open WebSocket's token is checked again, so a revoked or rotated token ends its subscriptions. */
   readonly webSocketRecheckMs: number;
@@ -42,6 +51,14 @@ export const defaultLimits: Limits = {
   authenticationFailures: { windowMs: 60_000, limit: 20 },
   cachedDocuments: 500,
   maxWebSockets: 1000,
+  // A console multiplexes its subscriptions over one connection: 32 lets a control room of consoles
+  // share one NAT address, and it takes 32 addresses to fill maxWebSockets.
+  maxWebSocketsPerAddress: 32,
+  // A client is unauthenticated from the upgrade until its connection_init (sent at once) is
+  // checked: a round trip. 8 lets consoles behind one address reconnect together after a restart.
+  maxUnauthenticatedWebSocketsPerAddress: 8,
+  // A round trip on a slow link, well under graphql-ws's 3 s: a socket that sends nothing holds a slot briefly.
+  webSocketInitTimeoutMs: 2000,
   maxSubscriptionsPerSocket: 20,
   webSocketRecheckMs: 5000,
   maxQueuedPerSubscription: 1000,

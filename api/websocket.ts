@@ -6,13 +6,14 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Principal } from '../application/access/access-control';
-import { Authenticator } from './authentication';
+import { addressKey, Authenticator } from './authentication';
 import { ApiContext, ApiDeps } from './context';
 import { OperationBudget } from './operation-budget';
 import { Documents, withCode } from './documents';
 import { clientError } from './errors';
 import { Limits } from './limits';
 import { describeError, Log } from './log';
+import { webSocketAdmission } from './websocket-admission';
 
 export interface WebSocketOptions {
   readonly path: string;
@@ -44,9 +45,10 @@ const TOO_MANY_REFUSALS = 4429;
  * here too: a token in connectionParams.authorization checked on connect (with the same limit on
  * refused tokens per address); the same parsed and validated documents; the same error masking.
  * A revoked or rotated token's connections are closed as soon as this process applies the event,
- * and every `webSocketRecheckMs` all tokens are checked again in case a notice was missed. Open
- * connections are capped. Queries and mutations are refused here: they go over HTTP, where the
- * body limit and the rate limit apply.
+ * and every `webSocketRecheckMs` all tokens are checked again in case a notice was missed.
+ * Connections are capped in all, per address, and per address while unauthenticated, and one that
+ * sends no connection_init is closed after `webSocketInitTimeoutMs`. Queries and mutations are
+ * refused here: they go over HTTP, where the body limit and the rate limit apply.
  */
 export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptions): WebSocketService => {
   const { path, schema, documents, access, authenticator, mask, limits, log } = options;
@@ -56,11 +58,15 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
     noServer: true,
     path,
     maxPayload: limits.maxBodyBytes,
-    verifyClient: (_info, accept) =>
-      wss.clients.size < limits.maxWebSockets
-        ? accept(true)
-        : accept(false, 503, `at most ${limits.maxWebSockets} WebSocket connections are open; retry later`),
+    verifyClient: ({ req }, accept) => {
+      if (wss.clients.size >= limits.maxWebSockets) {
+        return accept(false, 503, `at most ${limits.maxWebSockets} WebSocket connections are open; retry later`);
+      }
+      const refusal = admission.refusal(addressKey(req.socket.remoteAddress));
+      return refusal === undefined ? accept(true) : accept(false, 429, refusal);
+    },
   });
+  const admission = webSocketAdmission(limits);
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((error) => {
       const coded = withCode(error, 'BAD_USER_INPUT');
@@ -101,6 +107,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
+      connectionInitWaitTimeout: limits.webSocketInitTimeoutMs,
       // Every connection needs a principal: no subscription is open to a request without one.
       onConnect: async (ctx) => {
         const { socket, request } = ctx.extra;
@@ -123,6 +130,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
           ctx.extra.principal = authentication.right;
           authenticated.set(socket, { header, principal: authentication.right });
           socket.once('close', () => authenticated.delete(socket));
+          admission.authenticated(socket);
           return true;
         }
         if (E.isLeft(authentication) && authentication.left.code === 'RATE_LIMITED') {
@@ -161,7 +169,10 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
   );
 
   const upgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void =>
-    wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
+    wss.handleUpgrade(request, socket, head, (client) => {
+      admission.opened(client, addressKey(request.socket.remoteAddress));
+      wss.emit('connection', client, request);
+    });
   httpServer.on('upgrade', upgrade);
 
   return {

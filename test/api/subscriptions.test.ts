@@ -362,3 +362,83 @@ describe('revocation', () => {
     await waitUntil(() => current.targets.includes(`device:${serial}`));
   });
 });
+
+describe('admission', () => {
+  let a: Platform;
+  beforeAll(async () => {
+    a = await Platform.start({
+      limits: { maxWebSockets: 5, maxWebSocketsPerAddress: 3, maxUnauthenticatedWebSocketsPerAddress: 2, webSocketInitTimeoutMs: 60_000 },
+    });
+  });
+  afterAll(() => a.close());
+  const sockets: WebSocket[] = [];
+  afterEach(() => sockets.splice(0).forEach((socket) => socket.terminate()));
+
+  /** A raw socket from `from` (any loopback address); resolves once open, or to the refusal's status and body. */
+  const open = (from: string, platform = a) =>
+    new Promise<{ socket: WebSocket } | { status: number; body: string }>((resolve) => {
+      const socket = new WebSocket(platform.wsUrl, 'graphql-transport-ws', { localAddress: from });
+      sockets.push(socket);
+      socket.on('open', () => resolve({ socket }));
+      socket.on('unexpected-response', (_request, response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      socket.on('error', () => undefined);
+    });
+  /** Opens and authenticates a socket; resolves once acknowledged. */
+  const authenticated = async (from: string) => {
+    const opened = await open(from);
+    if (!('socket' in opened)) throw new Error(`refused: ${opened.status} ${opened.body}`);
+    const { socket } = opened;
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.tokens.AUDITOR}` } }));
+    await new Promise<void>((resolve) => socket.once('message', () => resolve()));
+    return socket;
+  };
+
+  it('lets one address hold only a few connections that send no connection_init, so others still get in', async () => {
+    const opened: WebSocket[] = [];
+    let refused: { status: number; body: string } | undefined;
+    while (refused === undefined) {
+      const attempt = await open('127.0.0.2');
+      if ('socket' in attempt) opened.push(attempt.socket);
+      else refused = attempt;
+    }
+    expect(opened).toHaveLength(2);
+    expect(refused).toEqual({ status: 429, body: expect.stringMatching(/^at most 2 WebSocket connections from one address may wait for connection_init/) });
+    // Another address subscribes as usual.
+    const client = createClient({ url: a.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${a.tokens.AUDITOR}` } });
+    clients.push(client);
+    const entry = new Promise((resolve, reject) =>
+      client.subscribe({ query: 'subscription { auditFeed { action } }' }, { next: resolve, error: reject, complete: () => undefined }),
+    );
+    await waitUntil(() => a.views.projector.listenerCount === 1);
+    await a.system('InitializeDevice', { serial: a.newSerial(), kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT });
+    expect(await entry).toEqual({ data: { auditFeed: { action: 'DeviceInitialized' } } });
+  });
+
+  it('caps the open connections of one address, authenticated or not', async () => {
+    for (let i = 0; i < 3; i++) sockets.push(await authenticated('127.0.0.3'));
+    expect(await open('127.0.0.3')).toEqual({ status: 429, body: expect.stringMatching(/^at most 3 WebSocket connections from one address; close one/) });
+    // A closed connection frees its slot.
+    sockets[0].close();
+    await new Promise((resolve) => sockets[0].once('close', resolve));
+    await expect(authenticated('127.0.0.3')).resolves.toBeInstanceOf(WebSocket);
+  });
+
+  it('closes a connection that sends no connection_init in time (4408), freeing its slot', async () => {
+    const quick = await Platform.start({ limits: { maxUnauthenticatedWebSocketsPerAddress: 1, webSocketInitTimeoutMs: 50 } });
+    try {
+      const first = await open('127.0.0.4', quick);
+      if (!('socket' in first)) throw new Error(`refused: ${first.status}`);
+      expect(await open('127.0.0.4', quick)).toEqual(expect.objectContaining({ status: 429 }));
+      const code = await new Promise((resolve) => first.socket.once('close', resolve));
+      expect(code).toBe(4408);
+      expect(await open('127.0.0.4', quick)).toEqual({ socket: expect.any(WebSocket) });
+    } finally {
+      sockets.splice(0).forEach((socket) => socket.terminate());
+      await quick.close();
+    }
+  }, 2000);
+});
