@@ -35,15 +35,16 @@ export interface WebSocketService {
 type Extra = { principal?: Principal };
 
 // Close reasons are limited to 123 bytes: they say what to do, not why in detail.
-const UNAUTHORIZED = "Unauthorized: send connectionParams.authorization 'Bearer <token>'";
+const UNAUTHORIZED = "Unauthorized: send connectionParams.authorization 'Bearer <token>', or the Authorization header";
 const TOKEN_RETIRED = 'Unauthorized: the token was revoked or rotated; reconnect with a current token';
 /** As HTTP's 429, in the range RFC 6455 leaves to applications. */
 const TOO_MANY_REFUSALS = 4429;
 
 /**
  * Subscriptions over graphql-ws on the GraphQL path. The HTTP route's protections are applied
- * here too: a token in connectionParams.authorization checked on connect (with the same limit on
- * refused tokens per address); the same parsed and validated documents; the same error masking.
+ * here too: a token in connectionParams.authorization checked on connect, or in the upgrade
+ * request's Authorization header checked before the upgrade (with the same limit on refused
+ * tokens per address); the same parsed and validated documents; the same error masking.
  * A revoked or rotated token's connections are closed as soon as this process applies the event,
  * and every `webSocketRecheckMs` all tokens are checked again in case a notice was missed.
  * Connections are capped in all, per address, and per address while unauthenticated, and one that
@@ -59,14 +60,38 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
     path,
     maxPayload: limits.maxBodyBytes,
     verifyClient: ({ req }, accept) => {
-      if (wss.clients.size >= limits.maxWebSockets) {
-        return accept(false, 503, `at most ${limits.maxWebSockets} WebSocket connections are open; retry later`);
-      }
-      const refusal = admission.refusal(addressKey(req.socket.remoteAddress));
-      return refusal === undefined ? accept(true) : accept(false, 429, refusal);
+      const header = req.headers.authorization;
+      const refused = refusal(req, header !== undefined);
+      if (refused !== undefined) return accept(false, ...refused);
+      if (header === undefined) return accept(true);
+      // A token in the upgrade request is checked before it: a refused one never holds a slot.
+      authenticator.authenticate(header, req.socket.remoteAddress).then(
+        (authentication) => {
+          if (E.isLeft(authentication)) {
+            const { left } = authentication;
+            if ('retryAfter' in left) return accept(false, 429, left.message, { 'Retry-After': String(left.retryAfter) });
+            return accept(false, 401, left.message);
+          }
+          // Others may have opened while the token was checked; the upgrade completes in this turn.
+          const now = refusal(req, true);
+          return now === undefined ? accept(true) : accept(false, ...now);
+        },
+        (error) => {
+          log('websocket.unexpected_error', { error: describeError(error) });
+          accept(false, 503, 'the token could not be checked now; retry later');
+        },
+      );
     },
   });
   const admission = webSocketAdmission(limits);
+  /** Why a connection may not open now, as an HTTP status and message. */
+  const refusal = (request: http.IncomingMessage, authenticated: boolean): [number, string] | undefined => {
+    if (wss.clients.size >= limits.maxWebSockets) {
+      return [503, `at most ${limits.maxWebSockets} WebSocket connections are open; retry later`];
+    }
+    const reason = admission.refusal(addressKey(request.socket.remoteAddress), authenticated);
+    return reason === undefined ? undefined : [429, reason];
+  };
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((error) => {
       const coded = withCode(error, 'BAD_USER_INPUT');
@@ -112,7 +137,8 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
       onConnect: async (ctx) => {
         const { socket, request } = ctx.extra;
         const param = ctx.connectionParams?.authorization;
-        const header = typeof param === 'string' ? param : undefined;
+        // The upgrade request's header was checked before the upgrade; checked again, it is a lookup.
+        const header = typeof param === 'string' ? param : request.headers.authorization;
         let authentication;
         try {
           authentication = await authenticator.authenticate(header, request.socket.remoteAddress);
@@ -170,7 +196,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
 
   const upgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void =>
     wss.handleUpgrade(request, socket, head, (client) => {
-      admission.opened(client, addressKey(request.socket.remoteAddress));
+      admission.opened(client, addressKey(request.socket.remoteAddress), request.headers.authorization !== undefined);
       wss.emit('connection', client, request);
     });
   httpServer.on('upgrade', upgrade);

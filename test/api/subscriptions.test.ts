@@ -375,9 +375,9 @@ describe('admission', () => {
   afterEach(() => sockets.splice(0).forEach((socket) => socket.terminate()));
 
   /** A raw socket from `from` (any loopback address); resolves once open, or to the refusal's status and body. */
-  const open = (from: string, platform = a) =>
+  const open = (from: string, platform = a, headers: Record<string, string> = {}) =>
     new Promise<{ socket: WebSocket } | { status: number; body: string }>((resolve) => {
-      const socket = new WebSocket(platform.wsUrl, 'graphql-transport-ws', { localAddress: from });
+      const socket = new WebSocket(platform.wsUrl, 'graphql-transport-ws', { localAddress: from, headers });
       sockets.push(socket);
       socket.on('open', () => resolve({ socket }));
       socket.on('unexpected-response', (_request, response) => {
@@ -425,6 +425,34 @@ describe('admission', () => {
     sockets[0].close();
     await new Promise((resolve) => sockets[0].once('close', resolve));
     await expect(authenticated('127.0.0.3')).resolves.toBeInstanceOf(WebSocket);
+  });
+
+  it('authenticates a token in the upgrade request before the upgrade: such connections are not held to the unauthenticated cap', async () => {
+    const authorization = `Bearer ${a.tokens.AUDITOR}`;
+    const opened = await Promise.all([1, 2, 3].map(() => open('127.0.0.5', a, { authorization })));
+    expect(opened).toEqual([1, 2, 3].map(() => ({ socket: expect.any(WebSocket) })));
+    expect(await open('127.0.0.5', a, { authorization })).toEqual({ status: 429, body: expect.stringMatching(/^at most 3 WebSocket connections from one address/) });
+    // connection_init needs no payload then, and the connection serves subscriptions.
+    const { socket } = opened[0] as { socket: WebSocket };
+    const messages: any[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await waitUntil(() => messages.length === 1);
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { auditFeed { action } }' } }));
+    await waitUntil(() => a.views.projector.listenerCount === 1);
+    await a.system('InitializeDevice', { serial: a.newSerial(), kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT });
+    await waitUntil(() => messages.length === 2);
+    expect(messages).toEqual([{ type: 'connection_ack' }, { id: '1', type: 'next', payload: { data: { auditFeed: { action: 'DeviceInitialized' } } } }]);
+  });
+
+  it('refuses an unknown token in the upgrade request with 401 before the upgrade, and audits it', async () => {
+    const before = await a.head();
+    expect(await open('127.0.0.6', a, { authorization: `Bearer qkmp_${'B'.repeat(43)}` })).toEqual({
+      status: 401,
+      body: expect.stringMatching(/^the bearer token is not valid/),
+    });
+    const written = await a.store.readAll({ after: before });
+    expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', 'authenticate']]);
   });
 
   it('closes a connection that sends no connection_init in time (4408), freeing its slot', async () => {
