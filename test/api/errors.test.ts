@@ -122,7 +122,7 @@ describe('errors a console can act on', () => {
     );
     expect(response.body.data).toEqual({ a: { position: expect.any(Number) }, b: null });
     expect(response.body.errors).toEqual([expect.objectContaining({ path: ['b'], extensions: expect.objectContaining({ code: 'NOT_FOUND' }) })]);
-    const view = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { status } }', { s: serial, at: response.body.data.a.position }, 'USER_ADMIN');
+    const view = await p.gql('query($s: String!, $at: SafeInt) { device(serial: $s, consistentWith: $at) { status } }', { s: serial, at: response.body.data!.a.position }, 'USER_ADMIN');
     expect(view.body.data).toEqual({ device: { status: 'FROZEN' } });
   });
 
