@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/Either';
 import { accessStreamOf, AccessEvent } from '../../domain/access';
 import { chargeAggregate } from '../../domain/charge';
+import { chargerAggregate, ChargerStatus } from '../../domain/charger';
 import { ANONYMOUS, PrincipalRole } from '../../domain/principal';
 import { Aggregate, Message, streamOf } from '../../domain/shared/aggregate';
 import { decode } from '../../domain/shared/codec';
@@ -32,6 +33,11 @@ const INVALID_TOKEN =
 const MALFORMED_HEADER =
   `the Authorization header must be "Bearer <token>" with a whole token the platform issued: ${TOKEN_PREFIX} and ` +
   `${TOKEN_TEXT_LENGTH} more letters, digits, '-' or '_'; send it in that form (a token cut short when copied fails here)`;
+
+/** A charger's revocation ends all it may do, whatever its token. */
+const revokedRefusal = (charger: Principal): string =>
+  `charger ${charger.id} is revoked, so it may run and read nothing; a revoked charger stays revoked: register the ` +
+  'kiosk again under a new charger id and make it a principal of its own (`qkmp admin create --role CHARGER --id ID`)';
 
 type AnyAggregate = Aggregate<unknown, Message, Message, unknown>;
 
@@ -79,7 +85,7 @@ export class AccessControl {
     private readonly clock: Clock,
   ) {}
 
-  /** `load` is the command bus's, so "only as itself" checks see charges and key pools as commands do. */
+  /** `load` is the command bus's, so "only as itself" checks see chargers and charges as commands do. */
   static async open(store: EventStore, load: Load, options: AccessControlOptions = {}): Promise<AccessControl> {
     const directory = await PrincipalDirectory.open(store, options);
     return new AccessControl(store, load, directory, options.clock ?? (() => new Date()));
@@ -118,8 +124,10 @@ export class AccessControl {
     if (rule === undefined || !grants(rule, principal.role)) {
       return deny(forbidden(`${article(principal.role)} may not run ${operation}; ${advice(rule, 'run')}`));
     }
+    if (principal.role !== 'CHARGER') return E.right(undefined);
+    if ((await this.chargerStatus(principal)) === 'REVOKED') return deny(forbidden(revokedRefusal(principal)));
     // A command that fails its codec is refused by the command bus, which names the field; nothing to check here.
-    if (principal.role !== 'CHARGER' || !('asItself' in rule) || valid === undefined) return E.right(undefined);
+    if (!('asItself' in rule) || valid === undefined) return E.right(undefined);
     const refusal = await this.asItself(principal, rule.asItself, valid.command);
     return refusal === undefined ? E.right(undefined) : deny(forbidden(refusal));
   }
@@ -137,6 +145,9 @@ export class AccessControl {
     }
     if (rule === undefined || !grants(rule, principal.role)) {
       return deny(forbidden(`${article(principal.role)} may not read ${recorded}; ${advice(rule, 'read')}`));
+    }
+    if (principal.role === 'CHARGER' && (await this.chargerStatus(principal)) === 'REVOKED') {
+      return deny(forbidden(revokedRefusal(principal)));
     }
     if (principal.role === 'CHARGER' && 'asItself' in rule && target !== principal.id) {
       return deny(forbidden(`a charger may read only its own ${operation} view: ask for ${operation} ${principal.id}`));
@@ -170,6 +181,15 @@ export class AccessControl {
 
   close(): Promise<void> {
     return this.directory.close();
+  }
+
+  /**
+   * The status of the charger a CHARGER principal is. Revoking a charger leaves its principal to the
+   * host's command line, so every request of a charger reads its stream: a revocation holds from its
+   * append on, in every process, with no second write that a crash could lose.
+   */
+  private async chargerStatus(charger: Principal): Promise<ChargerStatus> {
+    return (await this.loaded(chargerAggregate, charger.id)).status;
   }
 
   /** Why the charger may not send this command, or undefined when the command is its own. */

@@ -9,7 +9,7 @@ import { commandRoutes } from '../../../application/routes';
 import { accessEventCodecs } from '../../../domain/access';
 import { decodeMessage } from '../../../domain/shared/codec';
 import { PrincipalRole } from '../../../domain/principal';
-import { other, own, platform, Platform, POOL, sampleCommand, SERIAL } from './fixture';
+import { given, other, own, platform, Platform, POOL, sampleCommand, SERIAL } from './fixture';
 
 const roles: PrincipalRole[] = ['SECURITY_ADMIN', 'USER_ADMIN', 'AUDITOR', 'CHARGER', 'GATEWAY'];
 const commandTypes = Object.keys(commandPolicy) as CommandType[];
@@ -178,6 +178,22 @@ describe('a charger acts only as itself', () => {
 
   it('still refuses a malformed command to a role the table does not grant', async () => {
     await expectDenied(await p.principal('AUDITOR'), { type: 'AttestCharger', data: {} }, 'FORBIDDEN', null);
+  });
+});
+
+describe('a revoked charger', () => {
+  beforeEach(() =>
+    given(p.store, `charger-${own.chargerId}`, { type: 'ChargerRevoked', data: { chargerId: own.chargerId, reason: 'stolen' } }),
+  );
+
+  it.each(chargerCommands)('may not run %s, even for its own charge', async (type) => {
+    const error = await expectDenied(await p.principal('CHARGER'), sampleCommand(type), 'FORBIDDEN', targetOf(type));
+    expect(error.message).toMatch(/^charger qkc-1 is revoked, so it may run and read nothing; .* register the kiosk again under a new charger id/);
+  });
+
+  it('may not send a malformed command either, which would otherwise go on to the command bus', async () => {
+    const malformed = { type: 'RecordDeviceAuthenticated', data: { serial: SERIAL } };
+    await expectDenied(await p.principal('CHARGER'), malformed, 'FORBIDDEN', null, /^charger qkc-1 is revoked/);
   });
 });
 

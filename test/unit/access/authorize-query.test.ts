@@ -2,7 +2,7 @@ import * as E from 'fp-ts/Either';
 import { Principal } from '../../../application/access/access-control';
 import { grants, QueryOperation, queryOperations, queryPolicy, queryTargets } from '../../../application/access/policy';
 import { PrincipalRole } from '../../../domain/principal';
-import { own, other, platform, Platform, SERIAL } from './fixture';
+import { given, own, other, platform, Platform, SERIAL } from './fixture';
 
 const roles: PrincipalRole[] = ['SECURITY_ADMIN', 'USER_ADMIN', 'AUDITOR', 'CHARGER', 'GATEWAY'];
 
@@ -124,5 +124,13 @@ describe('a charger reads only its own charger view', () => {
       operation: 'chargers',
       target: null,
     });
+  });
+  it('may not read even its own once it is revoked', async () => {
+    await given(p.store, `charger-${own.chargerId}`, { type: 'ChargerRevoked', data: { chargerId: own.chargerId, reason: 'stolen' } });
+    const message = await expectDenied(await p.principal('CHARGER'), 'charger', own.chargerId, 'FORBIDDEN', {
+      operation: 'charger',
+      target: `charger-${own.chargerId}`,
+    });
+    expect(message).toMatch(/^charger qkc-1 is revoked, so it may run and read nothing; /);
   });
 });
