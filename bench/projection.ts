@@ -118,13 +118,13 @@ const buildLog = async (store: EventStore, target: number): Promise<number> => {
     await device(admin, 'InitializeDevice', { serial, kind, ...credential });
     await device(users, 'DistributeDevice', { serial, organisation: `grid-${n % 5}` });
     await device(users, 'BindDevice', { serial, userId: `user-${n}` });
-    if (n % 7 === 3) await device(agent, 'RecordDeviceAuthenticationFailure', { serial, chargerId, reason: 'BAD_PIN' });
 
     const chargeId = `charge-${n}`;
     const rangeId = `range-${n}`;
     const bytes = 4_096 * (1 + (n % 4));
     const step = (type: string, data: object) => charge(agent, type, { chargeId, ...data }, serial, chargerId);
     await step('StartCharge', { deviceSerial: serial, chargerId, sourceId, bytes });
+    if (n % 7 === 3) await device(agent, 'RecordDeviceAuthenticationFailure', { serial, chargerId, chargeId, reason: 'BAD_PIN' });
     const verified = n % 50 !== 17;
     await step('RecordChargeDeviceVerification', { verified, method: 'CERTIFICATE' });
     if (!verified) continue;

@@ -115,14 +115,23 @@ export const deviceTypeDefs = /* GraphQL */ `
   input FreezeDeviceInput { commandId: String!, expectedRevision: Int, serial: String!, reason: String! }
   input RestoreDeviceInput { commandId: String!, expectedRevision: Int, serial: String! }
   input DestroyDeviceInput { commandId: String!, expectedRevision: Int, serial: String!, reason: String! }
+  "A kiosk's PIN check of the device it is charging: chargeId names that charge, started and not yet verified."
   input RecordDeviceAuthenticationFailureInput {
     commandId: String!
     expectedRevision: Int
     serial: String!
     chargerId: String!
+    chargeId: String!
     reason: AuthenticationFailureReason!
   }
-  input RecordDeviceAuthenticatedInput { commandId: String!, expectedRevision: Int, serial: String!, chargerId: String! }
+  "A kiosk's PIN check of the device it is charging: chargeId names that charge, started and not yet verified."
+  input RecordDeviceAuthenticatedInput {
+    commandId: String!
+    expectedRevision: Int
+    serial: String!
+    chargerId: String!
+    chargeId: String!
+  }
   input UnblockDevicePinInput { commandId: String!, expectedRevision: Int, serial: String! }
 
   extend type Mutation {

@@ -34,6 +34,13 @@ const MALFORMED_HEADER =
   `the Authorization header must be "Bearer <token>" with a whole token the platform issued: ${TOKEN_PREFIX} and ` +
   `${TOKEN_TEXT_LENGTH} more letters, digits, '-' or '_'; send it in that form (a token cut short when copied fails here)`;
 
+/** What brings a charger that is not (or no longer) attested to ATTESTED; a revoked one is refused everything. */
+const UNTIL_ATTESTED: Readonly<Record<Exclude<ChargerStatus, 'ATTESTED' | 'REVOKED'>, string>> = {
+  NONE: 'a SECURITY_ADMIN registers it with its golden values, then it attests itself (attestCharger)',
+  REGISTERED: 'attest it first (attestCharger with the measurements of its boot chain)',
+  ATTESTATION_FAILED: 'its boot chain did not match its golden values; attest it again once it boots as registered',
+};
+
 /** A charger's revocation ends all it may do, whatever its token. */
 const revokedRefusal = (charger: Principal): string =>
   `charger ${charger.id} is revoked, so it may run and read nothing; a revoked charger stays revoked: register the ` +
@@ -125,10 +132,11 @@ export class AccessControl {
       return deny(forbidden(`${article(principal.role)} may not run ${operation}; ${advice(rule, 'run')}`));
     }
     if (principal.role !== 'CHARGER') return E.right(undefined);
-    if ((await this.chargerStatus(principal)) === 'REVOKED') return deny(forbidden(revokedRefusal(principal)));
+    const status = await this.chargerStatus(principal);
+    if (status === 'REVOKED') return deny(forbidden(revokedRefusal(principal)));
     // A command that fails its codec is refused by the command bus, which names the field; nothing to check here.
     if (!('asItself' in rule) || valid === undefined) return E.right(undefined);
-    const refusal = await this.asItself(principal, rule.asItself, valid.command);
+    const refusal = await this.asItself(principal, status, rule.asItself, valid.command);
     return refusal === undefined ? E.right(undefined) : deny(forbidden(refusal));
   }
 
@@ -193,16 +201,39 @@ export class AccessControl {
   }
 
   /** Why the charger may not send this command, or undefined when the command is its own. */
-  private async asItself(charger: Principal, scope: CommandScope, command: Message): Promise<string | undefined> {
+  private async asItself(
+    charger: Principal,
+    status: Exclude<ChargerStatus, 'REVOKED'>,
+    scope: CommandScope,
+    command: Message,
+  ): Promise<string | undefined> {
     const data = command.data as Readonly<Record<string, string>>;
     const onlyOwn = (what: string) => `charger ${charger.id} may run ${command.type} only for ${what}`;
+    const notItself = `${onlyOwn('itself')}; send data.chargerId "${charger.id}"`;
+    const notStarted = `${onlyOwn('charges it started')}; charge ${data.chargeId} is not one of them`;
     switch (scope) {
       case 'chargerId':
-        return data.chargerId === charger.id ? undefined : `${onlyOwn('itself')}; send data.chargerId "${charger.id}"`;
+        return data.chargerId === charger.id ? undefined : notItself;
       case 'ownCharge':
-        return (await this.startedBy(data.chargeId, charger.id))
-          ? undefined
-          : `${onlyOwn('charges it started')}; charge ${data.chargeId} is not one of them`;
+        return (await this.startedBy(data.chargeId, charger.id)) ? undefined : notStarted;
+      case 'chargingDevice': {
+        if (data.chargerId !== charger.id) return notItself;
+        if (status !== 'ATTESTED') {
+          return `${onlyOwn('devices it charges while it is ATTESTED')}; it is ${status}: ${UNTIL_ATTESTED[status]}`;
+        }
+        const charge = await this.loaded(chargeAggregate, data.chargeId);
+        if (charge.status === 'NONE' || charge.chargerId !== charger.id) return notStarted;
+        if (charge.deviceSerial !== data.serial) {
+          return `${onlyOwn('the device its charge names')}; charge ${data.chargeId} charges ${charge.deviceSerial}, not ${data.serial}`;
+        }
+        if (charge.status !== 'STARTED') {
+          return (
+            `${onlyOwn('a charge that is checking its device')} (STARTED, before recordChargeDeviceVerification); ` +
+            `charge ${data.chargeId} is ${charge.status}: start a new charge to check the device again`
+          );
+        }
+        return undefined;
+      }
     }
   }
 

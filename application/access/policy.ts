@@ -24,10 +24,13 @@ export type CommandType = GovernedCommand['type'];
  * How a CHARGER shows that what it asks for is its own (a charger's principal id is its charger id):
  * - chargerId: the command's data.chargerId is the charger itself;
  * - ownCharge: data.chargeId names a charge this charger started;
+ * - chargingDevice: the charger is itself and attested, and data.chargeId names a charge it started
+ *   for data.serial that is still at its device check (STARTED, the paper's step 3.2);
  * - target: the query asks for the charger itself.
+ * Whatever the scope, a revoked charger may do nothing at all.
  */
 export type AsItself = CommandScope | 'target';
-export type CommandScope = 'chargerId' | 'ownCharge';
+export type CommandScope = 'chargerId' | 'ownCharge' | 'chargingDevice';
 
 /**
  * The roles granted; a rule that grants CHARGER must say how the charger acts only as itself. A
@@ -41,7 +44,8 @@ export type Rule<Scope extends AsItself = AsItself> =
 /** The checks a command's data makes possible, so a rule cannot name a field the command lacks. */
 type ScopesOf<Data> =
   | (Data extends { chargerId: string } ? 'chargerId' : never)
-  | (Data extends { chargeId: string } ? 'ownCharge' : never);
+  | (Data extends { chargeId: string } ? 'ownCharge' : never)
+  | (Data extends { chargerId: string; chargeId: string; serial: string } ? 'chargingDevice' : never);
 
 export type CommandPolicy = {
   readonly [T in CommandType]: Rule<ScopesOf<Extract<GovernedCommand, { type: T }>['data']>>;
@@ -57,8 +61,10 @@ export const commandPolicy: CommandPolicy = {
   FreezeDevice: { roles: ['USER_ADMIN'] },
   RestoreDevice: { roles: ['USER_ADMIN'] },
   DestroyDevice: { roles: ['SECURITY_ADMIN'] },
-  RecordDeviceAuthenticationFailure: { roles: ['CHARGER'], asItself: 'chargerId' },
-  RecordDeviceAuthenticated: { roles: ['CHARGER'], asItself: 'chargerId' },
+  // A kiosk reports its PIN check only on the device it is charging: else any kiosk could lock any
+  // device, or clear the count of wrong PINs between guesses.
+  RecordDeviceAuthenticationFailure: { roles: ['CHARGER'], asItself: 'chargingDevice' },
+  RecordDeviceAuthenticated: { roles: ['CHARGER'], asItself: 'chargingDevice' },
   UnblockDevicePin: { roles: ['USER_ADMIN'] },
   // charger
   RegisterCharger: { roles: ['SECURITY_ADMIN'] },

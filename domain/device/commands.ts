@@ -17,14 +17,18 @@ export const CancelDeviceLoss = message('CancelDeviceLoss', { serial: Serial });
 export const FreezeDevice = message('FreezeDevice', { serial: Serial, reason: Text });
 export const RestoreDevice = message('RestoreDevice', { serial: Serial });
 export const DestroyDevice = message('DestroyDevice', { serial: Serial, reason: Text });
+// A kiosk checks a device's PIN at the start of a charge: chargeId names that charge, so that only
+// the kiosk charging the device can report on it. The device's state does not depend on it.
 export const RecordDeviceAuthenticationFailure = message('RecordDeviceAuthenticationFailure', {
   serial: Serial,
   chargerId: Identifier,
+  chargeId: Identifier,
   reason: AuthenticationFailureReason,
 });
 export const RecordDeviceAuthenticated = message('RecordDeviceAuthenticated', {
   serial: Serial,
   chargerId: Identifier,
+  chargeId: Identifier,
 });
 export const UnblockDevicePin = message('UnblockDevicePin', { serial: Serial });
 

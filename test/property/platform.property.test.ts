@@ -57,7 +57,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   cmd('FreezeDevice', fc.record({ serial, reason: fc.constant('inspection') })),
   cmd('RestoreDevice', fc.record({ serial })),
   cmd('DestroyDevice', fc.record({ serial, reason: fc.constant('end of life') })),
-  { arbitrary: cmd('RecordDeviceAuthenticationFailure', fc.record({ serial, chargerId: charger, reason: fc.constant('BAD_PIN') })), weight: 3 },
+  { arbitrary: cmd('RecordDeviceAuthenticationFailure', fc.record({ serial, chargerId: charger, chargeId, reason: fc.constant('BAD_PIN') })), weight: 3 },
   // A user who keeps typing the wrong PIN: the device locks on the fifth.
   fc.record({ type: fc.constant('WrongPins' as const), serial, times: fc.integer({ min: 2, max: 6 }) }),
   cmd('UnblockDevicePin', fc.record({ serial })),
@@ -124,7 +124,7 @@ const world = () => {
       return;
     }
     if (s.type === 'WrongPins' && 'times' in s) {
-      for (let i = 0; i < s.times; i++) await run('RecordDeviceAuthenticationFailure', { serial: s.serial, chargerId: CHARGERS[0], reason: 'BAD_PIN' });
+      for (let i = 0; i < s.times; i++) await run('RecordDeviceAuthenticationFailure', { serial: s.serial, chargerId: CHARGERS[0], chargeId: 'charge-1', reason: 'BAD_PIN' });
       return;
     }
     if (s.type === 'Charge' && 'finish' in s) {

@@ -34,7 +34,7 @@ const busyLog = async (): Promise<InMemoryEventStore> => {
       for (let i = 0; i < 5; i++) {
         await p.run(CHARGER, {
           type: 'RecordDeviceAuthenticationFailure',
-          data: { serial, chargerId: 'kiosk-1', reason: 'BAD_PIN' },
+          data: { serial, chargerId: 'kiosk-1', chargeId: `c-${n}-again`, reason: 'BAD_PIN' },
         });
       }
       await p.run(CHARGER, {

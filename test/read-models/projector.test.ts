@@ -73,7 +73,7 @@ describe('the projector', () => {
     expect(changes.flatMap((c) => c.devices)).toContain('UKEY-000001');
     const failure = await p.run(SECURITY_ADMIN, {
       type: 'RecordDeviceAuthenticationFailure',
-      data: { serial: 'UKEY-000001', chargerId: 'kiosk-1', reason: 'BAD_PROOF' },
+      data: { serial: 'UKEY-000001', chargerId: 'kiosk-1', chargeId: 'c-1', reason: 'BAD_PROOF' },
     });
     await projector.waitFor(failure.position, 5_000);
     off();

@@ -48,7 +48,7 @@ const lifecycle = async (p: Platform): Promise<void> => {
   for (let i = 0; i < 5; i++) {
     await p.run(CHARGER, {
       type: 'RecordDeviceAuthenticationFailure',
-      data: { serial: 'UKEY-000002', chargerId: 'kiosk-1', reason: 'BAD_PIN' },
+      data: { serial: 'UKEY-000002', chargerId: 'kiosk-1', chargeId: 'c-3', reason: 'BAD_PIN' },
     });
   }
   await p.run(CHARGER, {

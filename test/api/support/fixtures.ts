@@ -23,8 +23,15 @@ export const mutationFixtures: Record<string, Fixture> = {
   FreezeDevice: async (p) => ({ serial: await p.device('ACTIVE'), reason: 'suspicious use' }),
   RestoreDevice: async (p) => ({ serial: await p.device('FROZEN') }),
   DestroyDevice: async (p) => ({ serial: await p.device('INITIALIZED'), reason: 'chip damaged' }),
-  RecordDeviceAuthenticationFailure: async (p) => ({ serial: await p.device('ACTIVE'), chargerId: p.kiosk, reason: 'BAD_PIN' }),
-  RecordDeviceAuthenticated: async (p) => ({ serial: await p.device('ACTIVE'), chargerId: p.kiosk }),
+  // The kiosk checks the PIN of the device it has started charging.
+  RecordDeviceAuthenticationFailure: async (p) => {
+    const { chargeId, serial } = await p.charge('STARTED');
+    return { serial, chargerId: p.kiosk, chargeId, reason: 'BAD_PIN' };
+  },
+  RecordDeviceAuthenticated: async (p) => {
+    const { chargeId, serial } = await p.charge('STARTED');
+    return { serial, chargerId: p.kiosk, chargeId };
+  },
   UnblockDevicePin: async (p) => ({ serial: await p.device('PIN_LOCKED') }),
   // charger
   RegisterCharger: async (p) => ({ chargerId: p.newId('kiosk'), location: 'Substation 12', golden: GOLDEN }),

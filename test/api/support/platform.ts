@@ -174,7 +174,7 @@ export class Platform {
     if (stage === 'LOST') await this.system('ReportDeviceLost', { serial, reason: 'left on a pylon' });
     if (stage === 'FROZEN') await this.system('FreezeDevice', { serial, reason: 'suspicious use' });
     if (stage === 'PIN_LOCKED') {
-      const badPin = { serial, chargerId: this.kiosk, reason: 'BAD_PIN' };
+      const badPin = { serial, chargerId: this.kiosk, chargeId: this.newId('charge'), reason: 'BAD_PIN' };
       for (let i = 0; i < 5; i++) await this.system('RecordDeviceAuthenticationFailure', badPin);
     }
     return serial;

@@ -181,6 +181,65 @@ describe('a charger acts only as itself', () => {
   });
 });
 
+describe('a charger reports a PIN check only on the device it is charging', () => {
+  const deviceCommands = ['RecordDeviceAuthenticationFailure', 'RecordDeviceAuthenticated'] as const;
+  type DeviceCommand = (typeof deviceCommands)[number];
+  const sent = (type: DeviceCommand, patch: Record<string, string>) => ({
+    type,
+    data: { ...(sampleCommand(type).data as object), ...patch },
+  });
+  const verified = {
+    type: 'ChargeDeviceVerified',
+    data: { chargeId: own.chargeId, deviceSerial: SERIAL, method: 'CERTIFICATE' },
+  };
+  const failed = {
+    type: 'ChargeFailed',
+    data: { chargeId: own.chargeId, deviceSerial: SERIAL, chargerId: own.chargerId, reason: 'kiosk lost power', rangesToDestroy: [] },
+  };
+
+  it.each(deviceCommands)('refuses %s under a charge that is unknown or another charger\'s, alike', async (type) => {
+    const charger = await p.principal('CHARGER');
+    for (const chargeId of ['charge-404', other.chargeId]) {
+      const error = await expectDenied(charger, sent(type, { chargeId }), 'FORBIDDEN', `device-${SERIAL}`);
+      expect(error.message).toBe(`charger qkc-1 may run ${type} only for charges it started; charge ${chargeId} is not one of them`);
+    }
+  });
+
+  it.each(deviceCommands)('refuses %s on a device other than the one its charge names', async (type) => {
+    const error = await expectDenied(
+      await p.principal('CHARGER'),
+      sent(type, { serial: 'UKEY-000002' }),
+      'FORBIDDEN',
+      'device-UKEY-000002',
+    );
+    expect(error.message).toMatch(/only for the device its charge names; charge charge-1 charges UKEY-000001, not UKEY-000002$/);
+  });
+
+  it.each([
+    ['verified', verified, 'DEVICE_VERIFIED'],
+    ['failed', failed, 'FAILED'],
+  ] as const)('refuses both once the charge is %s: the PIN is checked at its start', async (_, event, status) => {
+    await given(p.store, `charge-${own.chargeId}`, event);
+    for (const type of deviceCommands) {
+      const error = await expectDenied(await p.principal('CHARGER'), sampleCommand(type), 'FORBIDDEN', `device-${SERIAL}`);
+      expect(error.message).toMatch(
+        `(STARTED, before recordChargeDeviceVerification); charge charge-1 is ${status}: start a new charge to check the device again`,
+      );
+    }
+  });
+
+  it('refuses both to a charger whose attestation failed, saying how to be attested again', async () => {
+    await given(p.store, `charger-${own.chargerId}`, {
+      type: 'ChargerAttestationFailed',
+      data: { chargerId: own.chargerId, mismatched: ['application'] },
+    });
+    for (const type of deviceCommands) {
+      const error = await expectDenied(await p.principal('CHARGER'), sampleCommand(type), 'FORBIDDEN', `device-${SERIAL}`);
+      expect(error.message).toMatch(/only for devices it charges while it is ATTESTED; it is ATTESTATION_FAILED: .*attest it again/);
+    }
+  });
+});
+
 describe('a revoked charger', () => {
   beforeEach(() =>
     given(p.store, `charger-${own.chargerId}`, { type: 'ChargerRevoked', data: { chargerId: own.chargerId, reason: 'stolen' } }),

@@ -10,12 +10,13 @@ import { principalAggregate, PrincipalRole } from '../../../domain/principal';
 import { InMemoryEventStore } from '../../../infrastructure/event-store/memory';
 
 // A platform with one principal per role, and two chargers each with a charge and a reserved range,
-// so "only as itself" can be tried both ways.
+// so "only as itself" can be tried both ways; the principal's charger is attested.
 
 export const at = new Date('2026-11-25T10:00:00.000Z');
 export const SERIAL = 'UKEY-000001';
 export const POOL = 'bb84-link-a';
 const COMMITMENT = 'c'.repeat(64);
+const GOLDEN = { bootModule: 'a'.repeat(64), operatingSystem: 'a'.repeat(64), application: 'a'.repeat(64) };
 
 export const own = { chargerId: 'qkc-1', chargeId: 'charge-1', rangeId: 'range-1' } as const;
 export const other = { chargerId: 'qkc-2', chargeId: 'charge-2', rangeId: 'range-2' } as const;
@@ -56,7 +57,6 @@ export const sampleCommand = (type: CommandType, scope: typeof own | typeof othe
   const sourceId = POOL;
   const reason = 'routine';
   const hash = 'a'.repeat(64);
-  const golden = { bootModule: hash, operatingSystem: hash, application: hash };
   const data: Record<CommandType, object> = {
     InitializeDevice: { serial: SERIAL, kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: hash },
     DistributeDevice: { serial: SERIAL, organisation: 'grid-north' },
@@ -66,11 +66,11 @@ export const sampleCommand = (type: CommandType, scope: typeof own | typeof othe
     FreezeDevice: { serial: SERIAL, reason },
     RestoreDevice: { serial: SERIAL },
     DestroyDevice: { serial: SERIAL, reason },
-    RecordDeviceAuthenticationFailure: { serial: SERIAL, chargerId, reason: 'BAD_PIN' },
-    RecordDeviceAuthenticated: { serial: SERIAL, chargerId },
+    RecordDeviceAuthenticationFailure: { serial: SERIAL, chargerId, chargeId, reason: 'BAD_PIN' },
+    RecordDeviceAuthenticated: { serial: SERIAL, chargerId, chargeId },
     UnblockDevicePin: { serial: SERIAL },
-    RegisterCharger: { chargerId, location: 'Substation 7', golden },
-    AttestCharger: { chargerId, measurements: golden },
+    RegisterCharger: { chargerId, location: 'Substation 7', golden: GOLDEN },
+    AttestCharger: { chargerId, measurements: GOLDEN },
     RevokeCharger: { chargerId, reason },
     IngestKeyMaterial: { sourceId, blockId: 'block-9', length: 1024, qber: 0.02, commitment: hash },
     RecordKeyBlockDiscarded: { sourceId, blockId: 'block-10', reason: 'QBER 0.25 above 0.11' },
@@ -130,6 +130,12 @@ export const issue = async (bus: CommandBus, access: AccessControl, role: Princi
 export const platform = async (): Promise<Platform> => {
   const store = new InMemoryEventStore();
   const bus = new CommandBus(store, [{ aggregate: principalAggregate }], { clock: () => at });
+  await given(
+    store,
+    `charger-${own.chargerId}`,
+    { type: 'ChargerRegistered', data: { chargerId: own.chargerId, location: 'Substation 7', golden: GOLDEN } },
+    { type: 'ChargerAttested', data: { chargerId: own.chargerId } },
+  );
   await given(store, `charge-${own.chargeId}`, started(own.chargeId, own.chargerId));
   await given(store, `charge-${other.chargeId}`, started(other.chargeId, other.chargerId));
   await given(

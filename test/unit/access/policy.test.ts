@@ -127,8 +127,8 @@ describe('who may run which command', () => {
 
   it.each([
     ['AttestCharger', 'chargerId'],
-    ['RecordDeviceAuthenticationFailure', 'chargerId'],
-    ['RecordDeviceAuthenticated', 'chargerId'],
+    ['RecordDeviceAuthenticationFailure', 'chargingDevice'],
+    ['RecordDeviceAuthenticated', 'chargingDevice'],
     ['StartCharge', 'chargerId'],
     ['RecordChargeDeviceVerification', 'ownCharge'],
     ['CompleteCharge', 'ownCharge'],

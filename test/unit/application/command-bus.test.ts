@@ -96,7 +96,7 @@ describe('the command bus', () => {
       const env = envelope();
       const failure = (reason: string) => ({
         type: 'RecordDeviceAuthenticationFailure',
-        data: { serial: 'UKEY-000019', chargerId: 'kiosk-1', reason },
+        data: { serial: 'UKEY-000019', chargerId: 'kiosk-1', chargeId: 'charge-1', reason },
       });
       const first = await bus.execute(env, failure('BAD_PIN'));
       const again = await bus.execute(env, failure('BAD_PROOF'));

@@ -17,6 +17,7 @@ const device = scenario(deviceAggregate);
 
 const serial = 'UKEY-000001';
 const chargerId = 'qkc-substation-7';
+const chargeId = 'charge-1';
 const fingerprint = createHash('sha256').update('device certificate of UKEY-000001').digest('hex');
 
 // Events, one per fact, so histories read like the device's life.
@@ -68,9 +69,9 @@ const command = {
   DestroyDevice: { type: 'DestroyDevice', data: { serial, reason: 'end of life' } },
   RecordDeviceAuthenticationFailure: {
     type: 'RecordDeviceAuthenticationFailure',
-    data: { serial, chargerId, reason: 'BAD_PIN' },
+    data: { serial, chargerId, chargeId, reason: 'BAD_PIN' },
   },
-  RecordDeviceAuthenticated: { type: 'RecordDeviceAuthenticated', data: { serial, chargerId } },
+  RecordDeviceAuthenticated: { type: 'RecordDeviceAuthenticated', data: { serial, chargerId, chargeId } },
   UnblockDevicePin: { type: 'UnblockDevicePin', data: { serial } },
 } as const;
 type CommandType = keyof typeof command;
@@ -386,6 +387,7 @@ describe('RecordDeviceAuthenticationFailure', () => {
   it.each([
     [{ reason: 'WRONG_PIN' }, 'data.reason', /one of BAD_PIN, BAD_PROOF, UNKNOWN_CREDENTIAL/],
     [{ chargerId: undefined }, 'data.chargerId', /is required \(an identifier/],
+    [{ chargeId: undefined }, 'data.chargeId', /is required \(an identifier/],
   ])('refuses %j, naming %s and its rule', (patch, field, rule) => {
     const error = device
       .given(...active)
@@ -425,6 +427,13 @@ describe('RecordDeviceAuthenticated', () => {
       .given(...active)
       .when(withData('RecordDeviceAuthenticated', { chargerId: '' }))
       .thenError('INVALID_INPUT', /data.chargerId: must be an identifier/);
+  });
+
+  it('refuses an authentication that names no charge: a kiosk checks a device at the start of a charge', () => {
+    device
+      .given(...active)
+      .when(withData('RecordDeviceAuthenticated', { chargeId: undefined }))
+      .thenError('INVALID_INPUT', /data.chargeId: is required \(an identifier/);
   });
 });
 
