@@ -10,7 +10,7 @@ import type { OperationBudget } from './operation-budget';
 export interface ApiDeps {
   readonly bus: Pick<CommandBus, 'execute'>;
   readonly readModels: ReadModels;
-  readonly access: Pick<AccessControl, 'authenticate' | 'authorizeCommand' | 'authorizeQuery' | 'holdsToken' | 'onTokenRetired'>;
+  readonly access: Pick<AccessControl, 'recognise' | 'authenticate' | 'authorizeCommand' | 'authorizeQuery' | 'holdsToken' | 'onTokenRetired'>;
   /** For deviceHistory, which replays the device's own stream. */
   readonly store: Pick<EventStore, 'readStream' | 'lastPosition'>;
   /** What each batch the projector applied changed: feeds the subscriptions. */
@@ -22,7 +22,7 @@ export interface ApiDeps {
 
 /** Per request (HTTP) or per subscription (WebSocket). */
 export interface ApiContext {
-  /** Null for a request without a token; a bad token never gets this far. */
+  /** Who is asking: neither HTTP nor WebSocket admits a request without a working token (null is AccessControl's to refuse). */
   readonly principal: Principal | null;
   readonly budget: OperationBudget;
 }

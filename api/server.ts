@@ -122,7 +122,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   app.all(
     GRAPHQL_PATH,
     noStore,
-    authenticateRequests(authenticator),
+    authenticateRequests(authenticator, !production),
     rateLimiter(limits.rateLimit),
     // Only uncompressed JSON: requests are small, and a decompressor is one more parser facing the network.
     express.json({ limit: limits.maxBodyBytes, inflate: false }),

@@ -30,6 +30,9 @@ const UNKNOWN_QUERY = 'unknown query operation';
 const INVALID_TOKEN =
   'the bearer token is not valid (unknown, rotated or revoked); ask whoever runs the platform for a current token ' +
   '(they make one with `qkmp admin create` or `qkmp admin rotate` on its host)';
+const NO_HEADER =
+  'this endpoint answers only an authenticated principal: send an Authorization header "Bearer <token>" with the ' +
+  'token the platform issued you (whoever runs the platform makes one with `qkmp admin create` on its host)';
 const MALFORMED_HEADER =
   `the Authorization header must be "Bearer <token>" with a whole token the platform issued: ${TOKEN_PREFIX} and ` +
   `${TOKEN_TEXT_LENGTH} more letters, digits, '-' or '_'; send it in that form (a token cut short when copied fails here)`;
@@ -98,9 +101,21 @@ export class AccessControl {
     return new AccessControl(store, load, directory, options.clock ?? (() => new Date()));
   }
 
-  /** Null when the request has no Authorization header: it may still reach what needs no principal. */
-  async authenticate(authorizationHeader: string | undefined): Promise<E.Either<AccessError, Principal | null>> {
-    if (authorizationHeader === undefined) return E.right(null);
+  /**
+   * The principal of a token known to work, without reading the log or recording anything: what
+   * every request with a current token takes. Undefined for anything else, which `authenticate`
+   * then decides on.
+   */
+  recognise(authorizationHeader: string): Principal | undefined {
+    const token = bearerToken(authorizationHeader);
+    if (token === undefined) return undefined;
+    const found = this.directory.lookup(hashToken(token));
+    return found.status === 'active' ? found.principal : undefined;
+  }
+
+  /** A request without an Authorization header is refused like a bad token: nothing is served without a principal. */
+  async authenticate(authorizationHeader: string | undefined): Promise<E.Either<AccessError, Principal>> {
+    if (authorizationHeader === undefined) return this.deny(null, 'authenticate', null, unauthenticated(NO_HEADER));
     const token = bearerToken(authorizationHeader);
     if (token === undefined) return this.deny(null, 'authenticate', null, unauthenticated(MALFORMED_HEADER));
     const tokenHash = hashToken(token);

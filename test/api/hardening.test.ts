@@ -166,7 +166,56 @@ describe('request limits', () => {
   });
 });
 
-describe('refused tokens per address', () => {
+describe('requests without a working token', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start({ production: true, limits: { authenticationFailures: { windowMs: 60_000, limit: 100 } } });
+  });
+  afterAll(() => p.close());
+
+  /** An operation as big as the limits allow: every query field, and 15 aliases of one. */
+  const everyField =
+    `{ ${Array.from({ length: 14 }, (_, i) => `d${i}: device(serial: "UKEY-${i}") { serial }`).join(' ')} ` +
+    'device(serial: "UKEY-X") { serial } devices { total } deviceBalance(serial: "UKEY-X") { remaining } ' +
+    'poolBalance(sourceId: "bb84") { available } pools { sourceId } charger(chargerId: "kiosk-1") { chargerId } ' +
+    'chargers { total } audit { total } auditStats { total } auditVerify { ok } viewsStatus { position } }';
+
+  it('answers a request without a token with one 401 UNAUTHENTICATED, however many fields it asks, and audits it once', async () => {
+    const before = await p.head();
+    const response = await p.gql(everyField);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="qkmp"');
+    expect(response.body).toEqual({
+      errors: [{ message: expect.stringMatching(/send an Authorization header "Bearer <token>"/), extensions: { code: 'UNAUTHENTICATED' } }],
+    });
+    const written = await p.store.readAll({ after: before });
+    expect(written.map((e) => [e.type, e.data])).toEqual([
+      ['AccessDenied', { principalId: null, role: null, operation: 'authenticate', target: null, reason: 'UNAUTHENTICATED' }],
+    ]);
+  });
+
+  it('tells a request without a token nothing about the schema: every operation, valid or not, gets the same answer', async () => {
+    const answers = await Promise.all(
+      ['{ audit { items { secretField } } }', '{ audit { items { action } } }', '{ audit { ', '{ __schema { types { name } } }'].map(
+        async (query) => {
+          const { status, body } = await p.gql(query);
+          return { status, body };
+        },
+      ),
+    );
+    expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+    expect(answers[0].status).toBe(401);
+    expect(JSON.stringify(answers[0].body)).not.toMatch(/secretField|AuditEntry|Cannot query/);
+  });
+
+  it('tells a refused token from a missing one in WWW-Authenticate', async () => {
+    const response = await p.gql('{ pools { sourceId } }', {}, { token: `qkmp_${'D'.repeat(43)}` });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="qkmp", error="invalid_token"');
+  });
+});
+
+describe('refused requests per address', () => {
   let p: Platform;
   beforeAll(async () => {
     p = await Platform.start({ limits: { authenticationFailures: { windowMs: 60_000, limit: 2 } } });
@@ -177,20 +226,29 @@ describe('refused tokens per address', () => {
     for (let i = 0; i < 3; i++) expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(200);
   });
 
-  it('refuses an address that sent too many unknown tokens before looking at its tokens, without auditing', async () => {
+  it('audits at most the limit of unknown tokens and requests without one, then refuses without auditing', async () => {
     const unknown = { token: `qkmp_${'C'.repeat(43)}` };
     const before = await p.head();
-    const answers = await Promise.all([1, 2, 3, 4].map(() => p.gql('{ pools { sourceId } }', {}, unknown)));
-    expect(answers.map((answer) => answer.status).sort()).toEqual([401, 401, 429, 429]);
+    const answers = await Promise.all([
+      ...[1, 2, 3].map(() => p.gql('{ pools { sourceId } }', {}, unknown)),
+      ...[1, 2, 3].map(() => p.gql('{ pools { sourceId } }')),
+    ]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([401, 401, 429, 429, 429, 429]);
     const limited = answers.find((answer) => answer.status === 429)!;
     expect(codeOf(limited)).toBe('RATE_LIMITED');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(limited.body.errors?.[0].message).toMatch(/too many refused tokens from this address: at most 2 every 60 s/);
+    expect(limited.body.errors?.[0].message).toMatch(/too many requests without a working token from this address: at most 2 every 60 s/);
     const written = await p.store.readAll({ after: before });
     expect(written.map((e) => e.type)).toEqual(['AccessDenied', 'AccessDenied']);
-    // Until the window ends, no token from the address is looked at, so none is audited.
-    expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(429);
+    // Until the window ends, nothing the address sends without a working token is audited.
+    expect((await p.gql('{ pools { sourceId } }')).status).toBe(429);
     expect(await p.head()).toBe(written[written.length - 1].position);
+  });
+
+  it('lets a working token from an address past its limit through: others behind it cannot lock it out', async () => {
+    expect((await p.gql('{ pools { sourceId } }')).status).toBe(429);
+    const response = await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN');
+    expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: { data: { pools: [] } } });
   });
 });
 
@@ -216,7 +274,6 @@ describe('rate limit', () => {
     expect(limited.headers.get('ratelimit')).toMatch(/r=0/);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(200);
-    expect((await p.gql('{ pools { sourceId } }')).status).toBe(200); // no token: counted by address
   });
 });
 
@@ -294,7 +351,7 @@ describe('production mode', () => {
     try {
       const page = await openInBrowser(p);
       expect(page.headers.get('content-type')).not.toMatch(/text\/html/);
-      expect(page.status).toBe(400);
+      expect(page.status).toBe(401);
     } finally {
       await p.close();
     }

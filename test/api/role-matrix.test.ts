@@ -4,11 +4,14 @@ import { mutationDocument, mutationFixtures, queryFixtures } from './support/fix
 import { Caller, CALLERS, Platform } from './support/platform';
 
 // Every operation with every role and with no token: exactly what the policy grants succeeds;
-// every refusal is FORBIDDEN or UNAUTHENTICATED, writes nothing but its AccessDenied event.
+// every refusal is FORBIDDEN or UNAUTHENTICATED, writes nothing but its AccessDenied event. A
+// request without a token is refused before its operation is read, so its denial names
+// authentication rather than the operation.
 
 let p: Platform;
 beforeAll(async () => {
-  p = await Platform.start({ limits: { rateLimit: { windowMs: 60_000, limit: 100_000 } } });
+  const many = { windowMs: 60_000, limit: 100_000 };
+  p = await Platform.start({ limits: { rateLimit: many, authenticationFailures: many } });
 });
 afterAll(() => p.close());
 
@@ -34,9 +37,10 @@ const attempt = async (caller: Caller, operation: string, send: () => ReturnType
   expect(written[0].data).toMatchObject({
     principalId: caller === null ? null : p.ids[caller],
     role: caller,
-    operation,
+    operation: caller === null ? 'authenticate' : operation,
     reason: code,
   });
+  if (caller === null) expect({ status: response.status, errors: errors.length }).toEqual({ status: 401, errors: 1 });
   return code;
 };
 

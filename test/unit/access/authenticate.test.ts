@@ -14,7 +14,7 @@ beforeEach(async () => {
 afterEach(() => p.close());
 
 /** Authenticates, expecting a refusal, and returns it with what it appended. */
-const refused = async (header: string) => {
+const refused = async (header: string | undefined) => {
   let result: Awaited<ReturnType<AccessControl['authenticate']>> | undefined;
   const appended = await p.appendedBy(async () => {
     result = await p.access.authenticate(header);
@@ -37,11 +37,13 @@ const denial = (principalId: string | null, role: string | null) => ({
 });
 
 describe('authenticate', () => {
-  it('answers null for a request without an Authorization header, and records nothing', async () => {
-    const appended = await p.appendedBy(async () => {
-      expect(await p.access.authenticate(undefined)).toEqual(E.right(null));
+  it('refuses a request without an Authorization header as UNAUTHENTICATED, recording one anonymous denial', async () => {
+    const { error, appended } = await refused(undefined);
+    expect(error).toEqual({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringMatching(/^this endpoint answers only an authenticated principal: send an Authorization header "Bearer <token>"/),
     });
-    expect(appended).toEqual([]);
+    expect(appended).toEqual([expect.objectContaining(denial(null, null))]);
   });
 
   it('recognises the token of each principal, and records nothing', async () => {
@@ -146,6 +148,28 @@ describe('authenticate', () => {
       expect(text).not.toContain(secret);
     }
     expect(text).not.toMatch(/[0-9a-f]{64}/);
+  });
+});
+
+describe('recognise', () => {
+  it('names the principal of a working token without reading the log or recording anything', async () => {
+    const { principalId, token } = p.tokens.AUDITOR;
+    const before = await p.log();
+    const reads = jest.spyOn(p.store, 'readAll');
+    try {
+      expect(p.access.recognise(`Bearer ${token}`)).toEqual({ id: principalId, name: 'the auditor', role: 'AUDITOR' });
+      for (const header of [`Bearer ${generateToken()}`, 'Basic YWxpY2U6c2VjcmV0', '']) expect(p.access.recognise(header)).toBeUndefined();
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+    expect(await p.log()).toEqual(before);
+  });
+
+  it('leaves a revoked token to authenticate, which records its refusal', async () => {
+    const { principalId, token } = p.tokens.GATEWAY;
+    await p.access.caughtUpTo(ok(await revokePrincipal(p.bus, principalId, 'retired')).position);
+    expect(p.access.recognise(`Bearer ${token}`)).toBeUndefined();
   });
 });
 

@@ -162,11 +162,7 @@ export const platform = async (): Promise<Platform> => {
     bus,
     access,
     tokens,
-    principal: async (role) => {
-      const principal = ok(await access.authenticate(`Bearer ${tokens[role].token}`));
-      if (principal === null) throw new Error('expected a principal');
-      return principal;
-    },
+    principal: async (role) => ok(await access.authenticate(`Bearer ${tokens[role].token}`)),
     log,
     appendedBy: async (act) => {
       const before = (await log()).length;
