@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { AuditEntry } from '../application/ports/read-models';
-import { EventStore, RecordedEvent, Subscription } from '../application/ports/event-store';
-import { lostViews, ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
+import { EventStore, RecordedEvent, StoreUnavailableError, Subscription } from '../application/ports/event-store';
+import { lostViews, VIEWS_UNREACHABLE, ViewStore, ViewsUnavailableError } from '../application/ports/view-store';
 import { auditEntryOf, auditProjection } from './audit/projection';
 import { changedDevice, deviceProjection } from './device/projection';
-import { Projection } from './projection';
+import { Projection, ProjectionError } from './projection';
 import { allProjections, projectionNames } from './projections';
 import { AppliedBatch, applyRecorded, atOrPast, catchUp, Checkpoints, DEFAULT_BATCH_SIZE, lowest } from './replay';
 
@@ -62,6 +62,23 @@ interface Waiter {
   readonly resolve: (reached: boolean) => void;
 }
 
+const FAULT =
+  "the views stopped following the log after a fault the server's log names; they start over by themselves, retry shortly";
+
+/**
+ * Why the views are stale, as every reader of them is told. Only faults whose words are meant for
+ * a console keep them (a stored event that cannot be read, the views moved, the event store
+ * unavailable); the view store's address and anything else (a driver's words) stay in the
+ * server's log, which onFault feeds.
+ */
+const staleReason = (fault: Error): string => {
+  if (fault instanceof ViewsUnavailableError) return VIEWS_UNREACHABLE;
+  if (fault instanceof ViewsMovedError || fault instanceof ProjectionError || fault instanceof StoreUnavailableError) {
+    return fault.message;
+  }
+  return FAULT;
+};
+
 /**
  * Keeps every projection up to date: catches up from the lowest checkpoint by reading the log in
  * pages, then follows the store's subscription, batching what arrives. Any fault (view store
@@ -110,7 +127,7 @@ export class Projector {
       // Stale now, not once the live phase has wound down: until then a query or a waiter would
       // still take the views for live.
       this.stale = true;
-      this.reason = fault.message;
+      this.reason = staleReason(fault);
       interrupt(fault);
     });
     this.loop = this.run();
@@ -233,7 +250,7 @@ export class Projector {
         if (!this.running) break;
         const fault = error instanceof Error ? error : new Error(String(error));
         this.stale = true;
-        this.reason = fault.message;
+        this.reason = staleReason(fault);
         this.options.onFault?.(fault);
         // The catch-up learns from the stored checkpoints where the views now are.
         if (fault instanceof ViewsMovedError) continue;

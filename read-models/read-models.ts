@@ -1,5 +1,5 @@
 import { ReadModels, ViewsStaleError, ViewsStatus } from '../application/ports/read-models';
-import { lostViews, ViewReads, ViewStore, ViewsLostError, ViewsUnavailableError } from '../application/ports/view-store';
+import { lostViews, ViewReads, VIEWS_UNREACHABLE, ViewStore, ViewsLostError, ViewsUnavailableError } from '../application/ports/view-store';
 import { audit, auditStats } from './audit/queries';
 import { charger, chargers } from './charger/queries';
 import { device, devices } from './device/queries';
@@ -47,7 +47,7 @@ export const createReadModels = (views: ViewStore, projector: Projector): ReadMo
         return stale ? { position: stored, stale, reason } : { position: stored, stale };
       } catch (error) {
         if (!(error instanceof ViewsUnavailableError)) throw error;
-        return { position: known.position, stale: true, reason: error.message };
+        return { position: known.position, stale: true, reason: VIEWS_UNREACHABLE };
       }
     },
     waitFor: (position, timeoutMs) => projector.waitFor(position, timeoutMs),

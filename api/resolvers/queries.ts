@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import type { QueryOperation } from '../../application/access/policy';
 import { PageRequest, ViewsStaleError } from '../../application/ports/read-models';
-import { ViewsUnavailableError } from '../../application/ports/view-store';
+import { VIEWS_UNREACHABLE, ViewsUnavailableError } from '../../application/ports/view-store';
 import { InvalidQueryError } from '../../read-models/errors';
 import { ApiContext, ResolverEnv } from '../context';
 import { clientError, fromStore } from '../errors';
@@ -51,7 +51,7 @@ export const fromViews = async <R>(read: () => Promise<R>): Promise<R> => {
     return await read();
   } catch (error) {
     if (error instanceof ViewsStaleError) throw clientError('VIEWS_STALE', error.message, { position: error.position });
-    if (error instanceof ViewsUnavailableError) throw clientError('VIEWS_STALE', error.message);
+    if (error instanceof ViewsUnavailableError) throw clientError('VIEWS_STALE', VIEWS_UNREACHABLE);
     if (error instanceof InvalidQueryError) throw clientError('INVALID_INPUT', error.message, { issues: error.issues });
     throw error;
   }

@@ -161,15 +161,22 @@ export class ViewsLostError extends Error {
   }
 }
 
-/** The views cannot be read or written now; answers would be wrong, so none is given. */
+const unreachable = (store?: string): string =>
+  `the read models are unavailable (stale): the ${store === undefined ? '' : `${store} `}view store cannot be reached; ` +
+  'retry shortly, the views catch up by themselves once it is back';
+
+/** What a client is told while the view store cannot be reached: which store, at what address, is for the server's log. */
+export const VIEWS_UNREACHABLE = unreachable();
+
+/**
+ * The views cannot be read or written now; answers would be wrong, so none is given. The message
+ * names the store and its address, for the server's log and the command line; clients get
+ * VIEWS_UNREACHABLE.
+ */
 export class ViewsUnavailableError extends Error {
   readonly code = 'VIEWS_UNAVAILABLE';
   constructor(store: string, cause?: unknown) {
-    super(
-      `the read models are unavailable (stale): the ${store} view store cannot be reached; ` +
-        'retry shortly, the views catch up by themselves once it is back',
-      { cause },
-    );
+    super(unreachable(store), { cause });
     this.name = 'ViewsUnavailableError';
   }
 }
