@@ -13,9 +13,13 @@ export interface Limits {
   readonly maxTokens: number;
   /** JSON request bodies and WebSocket messages. */
   readonly maxBodyBytes: number;
-  /** Requests per principal (or per address without a token) in each window. */
+  /** Requests per principal in each window (per address for a browser opening the landing page). */
   readonly rateLimit: { readonly windowMs: number; readonly limit: number };
-  /** Refused tokens per address in each window; past it, the address is refused before its tokens are looked at. */
+  /**
+   * Requests refused for want of a working token (none, malformed, unknown, revoked) per address in
+   * each window, each audited once; past it, such requests are answered 429 and not audited. A
+   * working token from the address still passes.
+   */
   readonly authenticationFailures: { readonly windowMs: number; readonly limit: number };
   /** Parsed and validated subscription documents kept for reuse (over HTTP, Apollo's document store keeps its own). */
   readonly cachedDocuments: number;
