@@ -73,8 +73,8 @@ const refusedAs = (measure: string, limit: number, remedy: string) => ({
 });
 
 /**
- * Requests per principal in fixed windows, so one console cannot starve the others; requests
- * without a principal count per address. Every answer carries the RateLimit and RateLimit-Policy
+ * Requests per principal in fixed windows, so one console cannot starve the others; a browser let
+ * in to the landing page without one counts per address. Every answer carries the RateLimit and RateLimit-Policy
  * headers of the IETF draft (draft-ietf-httpapi-ratelimit-headers-08), without the partition key,
  * which would cost a hash per request.
  */
