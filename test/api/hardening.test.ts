@@ -346,6 +346,22 @@ describe('production mode', () => {
     }
   });
 
+  it('lets only the page through without a token outside production: an operation over GET is refused', async () => {
+    const p = await Platform.start({ production: false });
+    try {
+      const before = await p.head();
+      const query = `${p.url}?query=${encodeURIComponent('{ pools { sourceId } }')}`;
+      const page = await fetch(query, { headers: { Accept: 'text/html' } });
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await p.head()).toBe(before);
+      const answer = await fetch(query, { headers: { 'apollo-require-preflight': 'true' } });
+      expect(answer.status).toBe(401);
+      expect(await answer.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'UNAUTHENTICATED' } }] });
+    } finally {
+      await p.close();
+    }
+  });
+
   it('serves no page in production', async () => {
     const p = await Platform.start({ production: true });
     try {
