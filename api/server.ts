@@ -15,7 +15,7 @@ import { ApiContext, ApiDeps } from './context';
 import { expressMessages } from './express-messages';
 import { documents } from './documents';
 import { errorMasker } from './errors';
-import { jsonErrors, rateLimiter, validationRules } from './hardening';
+import { jsonErrors, notServed, rateLimiter, validationRules } from './hardening';
 import { defaultLimits, Limits } from './limits';
 import { Log, stderrLog } from './log';
 import { buildSchema } from './schema';
@@ -130,6 +130,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   );
   // Other routes of this server mount here, before the error handler.
   app.use(jsonErrors(log, limits.maxBodyBytes));
+  app.use(notServed(GRAPHQL_PATH));
 
   return {
     app,

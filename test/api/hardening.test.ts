@@ -77,6 +77,16 @@ describe('request limits', () => {
     );
   });
 
+  it('answers any other path with a JSON 404 that says where GraphQL is', async () => {
+    for (const target of ['/', '/graphql/extra', '/favicon.ico']) {
+      const response = await fetch(new URL(target, p.url));
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({
+        errors: [{ message: 'nothing is served at this path; GraphQL is at /graphql', extensions: { code: 'NOT_FOUND' } }],
+      });
+    }
+  });
+
   it('reads JSON only in UTF-8 and uncompressed', async () => {
     const query = JSON.stringify({ query: '{ viewsStatus { position } }' });
     expect((await p.post(query, p.tokens.AUDITOR, { 'content-type': 'application/json; charset=UTF-8' })).status).toBe(200);
