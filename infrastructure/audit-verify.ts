@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AuditVerification, ChainHead, ChainReport, EventStore } from '../application/ports/event-store';
@@ -75,7 +75,8 @@ const sealOf = (head: ChainHead, key: Buffer): Buffer =>
 /** Written whole or not at all (a rename), readable by the owner only. */
 const writeHead = (file: string, head: ChainHead, key: Buffer): void => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const next = `${file}.next`;
+  // A temporary name of this writer's own: the server and `audit verify` may record at the same moment.
+  const next = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.next`;
   const record = { position: head.position, chain: head.chain, seal: sealOf(head, key).toString('hex') };
   fs.writeFileSync(next, JSON.stringify(record), { mode: 0o600 });
   fs.renameSync(next, file);
