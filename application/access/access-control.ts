@@ -5,7 +5,6 @@ import { chargeAggregate } from '../../domain/charge';
 import { chargerAggregate, ChargerStatus } from '../../domain/charger';
 import { ANONYMOUS, PrincipalRole } from '../../domain/principal';
 import { Aggregate, Message, streamOf } from '../../domain/shared/aggregate';
-import { decode } from '../../domain/shared/codec';
 import { Identifier } from '../../domain/shared/types';
 import { Clock, Load } from '../command-bus';
 import { EventStore } from '../ports/event-store';
@@ -58,17 +57,17 @@ const aggregateOf = new Map<string, AnyAggregate>(
 );
 
 /** What is recorded of the id a request names: an identifier, never text that might be a secret. */
-const recordable = (id: string | undefined): string | null =>
-  id !== undefined && Identifier.is(id) && !mayHoldToken(id) ? id : null;
+const recordable = (id: unknown): string | null => (Identifier.is(id) && !mayHoldToken(id) ? id : null);
 
-/** The command decoded by its aggregate's codec, and the stream it addresses as recorded; undefined if malformed. */
-const validated = (input: { type: string; data: unknown }): { command: Message; target: string | null } | undefined => {
+const fieldOf = (data: unknown, field: string): unknown =>
+  typeof data === 'object' && data !== null ? (data as Readonly<Record<string, unknown>>)[field] : undefined;
+
+/** The stream a command addresses as recorded, read from its data even when another field of it is malformed. */
+const targetOf = (input: { type: string; data: unknown }): string | null => {
   const aggregate = aggregateOf.get(input.type);
-  if (aggregate === undefined) return undefined;
-  const decoded = decode(aggregate.commandCodecs[input.type], input);
-  if (E.isLeft(decoded)) return undefined;
-  const id = recordable(aggregate.targetOf(decoded.right));
-  return { command: decoded.right, target: id === null ? null : streamOf(aggregate, id) };
+  if (aggregate === undefined || typeof input.data !== 'object' || input.data === null) return null;
+  const id = recordable(aggregate.targetOf(input as Message));
+  return id === null ? null : streamOf(aggregate, id);
 };
 
 const article = (role: PrincipalRole): string => `${role === 'AUDITOR' ? 'an' : 'a'} ${role}`;
@@ -138,9 +137,8 @@ export class AccessControl {
 
   async authorizeCommand(principal: Principal | null, command: { type: string; data: unknown }): Promise<Decision> {
     const rule = commandRule(command.type);
-    const valid = validated(command);
     const operation = rule === undefined ? UNKNOWN_COMMAND : command.type;
-    const deny = (error: AccessError) => this.deny(principal, operation, valid?.target ?? null, error);
+    const deny = (error: AccessError) => this.deny(principal, operation, targetOf(command), error);
 
     if (principal === null) return deny(unauthenticated(`${operation} needs a principal; ${advice(rule, 'run')}`));
     if (rule === undefined || !grants(rule, principal.role)) {
@@ -149,9 +147,10 @@ export class AccessControl {
     if (principal.role !== 'CHARGER') return E.right(undefined);
     const status = await this.chargerStatus(principal);
     if (status === 'REVOKED') return deny(forbidden(revokedRefusal(principal)));
-    // A command that fails its codec is refused by the command bus, which names the field; nothing to check here.
-    if (!('asItself' in rule) || valid === undefined) return E.right(undefined);
-    const refusal = await this.asItself(principal, status, rule.asItself, valid.command);
+    if (!('asItself' in rule)) return E.right(undefined);
+    // Checked before the command's own rules, so that their answers (a field out of range, a
+    // charge's state) tell a charger nothing of what is not its own.
+    const refusal = await this.asItself(principal, status, rule.asItself, command);
     return refusal === undefined ? E.right(undefined) : deny(forbidden(refusal));
   }
 
@@ -220,31 +219,34 @@ export class AccessControl {
     charger: Principal,
     status: Exclude<ChargerStatus, 'REVOKED'>,
     scope: CommandScope,
-    command: Message,
+    command: { type: string; data: unknown },
   ): Promise<string | undefined> {
-    const data = command.data as Readonly<Record<string, string>>;
+    // Read from the raw data, as the command may be malformed elsewhere. A scope field that is no
+    // identifier names nothing of anyone's: the command bus refuses it, naming the field.
+    const [chargerId, chargeId, serial] = ['chargerId', 'chargeId', 'serial'].map((field) => fieldOf(command.data, field));
     const onlyOwn = (what: string) => `charger ${charger.id} may run ${command.type} only for ${what}`;
     const notItself = `${onlyOwn('itself')}; send data.chargerId "${charger.id}"`;
-    const notStarted = `${onlyOwn('charges it started')}; charge ${data.chargeId} is not one of them`;
+    const notStarted = `${onlyOwn('charges it started')}; charge ${String(chargeId)} is not one of them`;
     switch (scope) {
       case 'chargerId':
-        return data.chargerId === charger.id ? undefined : notItself;
+        return !Identifier.is(chargerId) || chargerId === charger.id ? undefined : notItself;
       case 'ownCharge':
-        return (await this.startedBy(data.chargeId, charger.id)) ? undefined : notStarted;
+        return !Identifier.is(chargeId) || (await this.startedBy(chargeId, charger.id)) ? undefined : notStarted;
       case 'chargingDevice': {
-        if (data.chargerId !== charger.id) return notItself;
+        if (Identifier.is(chargerId) && chargerId !== charger.id) return notItself;
         if (status !== 'ATTESTED') {
           return `${onlyOwn('devices it charges while it is ATTESTED')}; it is ${status}: ${UNTIL_ATTESTED[status]}`;
         }
-        const charge = await this.loaded(chargeAggregate, data.chargeId);
+        if (!Identifier.is(chargeId)) return undefined;
+        const charge = await this.loaded(chargeAggregate, chargeId);
         if (charge.status === 'NONE' || charge.chargerId !== charger.id) return notStarted;
-        if (charge.deviceSerial !== data.serial) {
-          return `${onlyOwn('the device its charge names')}; charge ${data.chargeId} charges ${charge.deviceSerial}, not ${data.serial}`;
+        if (charge.deviceSerial !== serial) {
+          return `${onlyOwn('the device its charge names')}; charge ${chargeId} charges ${charge.deviceSerial}, not ${String(serial)}`;
         }
         if (charge.status !== 'STARTED') {
           return (
             `${onlyOwn('a charge that is checking its device')} (STARTED, before recordChargeDeviceVerification); ` +
-            `charge ${data.chargeId} is ${charge.status}: start a new charge to check the device again`
+            `charge ${chargeId} is ${charge.status}: start a new charge to check the device again`
           );
         }
         return undefined;

@@ -62,6 +62,25 @@ describe('chargeKeys', () => {
     }
   });
 
+  it('refuses another charger\'s charge as FORBIDDEN whatever the input, telling nothing of its state, and audits the attempt', async () => {
+    const chargeId = p.newId('charge');
+    const [serial, sourceId, chargerId] = [await p.device('ACTIVE'), await p.pool(), await p.charger()];
+    await p.system('StartCharge', { chargeId, deviceSerial: serial, chargerId, sourceId, bytes: 64 });
+    const attempts: [string, string, Record<string, unknown>][] = [
+      ['ReserveKeyRange', CHARGE_KEYS, { input: { chargeId, bytes: 0 } }],
+      ['ReserveKeyRange', CHARGE_KEYS, { input: { chargeId, bytes: 32 } }],
+      ['FailCharge', `mutation($input: FailChargeInput!) { failCharge(input: $input) { position } }`, { input: { commandId: p.newId('cmd'), chargeId, reason: '' } }],
+    ];
+    for (const [operation, query, variables] of attempts) {
+      const before = await p.head();
+      const answer = await p.gql(query, variables, 'CHARGER');
+      expect(answer.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(answer.body.errors?.[0].message).not.toMatch(/STARTED|64/);
+      const written = await p.store.readAll({ after: before });
+      expect(written.map((e) => [e.type, (e.data as { operation: string }).operation])).toEqual([['AccessDenied', operation]]);
+    }
+  });
+
   it('refuses a charge whose device is not verified yet, and reserves nothing', async () => {
     const { chargeId } = await p.charge('STARTED');
     const before = await p.head();

@@ -164,6 +164,15 @@ describe('a charger acts only as itself', () => {
     );
   });
 
+  it.each([
+    ['ReserveKeyRange', { sourceId: POOL, rangeId: 'range-9', length: 0, chargeId: other.chargeId }, `keypool-${POOL}`],
+    ['FailCharge', { chargeId: other.chargeId, reason: '' }, `charge-${other.chargeId}`],
+    ['CompleteCharge', { chargeId: other.chargeId, deviceAcknowledgement: 'not a digest' }, `charge-${other.chargeId}`],
+  ])('refuses %s on another charger\'s charge before its other fields are checked, so their rules reveal nothing', async (type, data, target) => {
+    const error = await expectDenied(await p.principal('CHARGER'), { type, data }, 'FORBIDDEN', target);
+    expect(error.message).toBe(`charger ${own.chargerId} may run ${type} only for charges it started; charge ${other.chargeId} is not one of them`);
+  });
+
   it('leaves a malformed command to the command bus, which names the field', async () => {
     const malformed = { type: 'RecordDeviceAuthenticated', data: { serial: SERIAL, chargerId: 'not a charger id' } };
     await expectAllowed(await p.principal('CHARGER'), malformed);
