@@ -25,16 +25,13 @@ type Reaction = { readonly from: RangeStatus; readonly act: (sourceId: string, r
 export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPool, onError: (error: Error) => void): Subscription => {
   /** Per holder, the ranges issued to it so far: what a device held when a cause came. */
   const issued = new Map<string, { sourceId: string; rangeId: string }[]>();
-  const execute = (commandId: string, type: string, data: object) => bus.execute({ commandId, actor: SYSTEM }, { type, data });
-
   const freeze: Reaction = {
     from: 'ISSUED',
-    act: (sourceId, { rangeId }, cause) =>
-      execute(`freeze-${cause.id}-${rangeId}`, 'FreezeKeyRange', { sourceId, rangeId, reason: `its device: ${cause.type}` }),
+    act: (sourceId, { rangeId }, cause) => pool.freeze(SYSTEM, sourceId, rangeId, `its device: ${cause.type}`, `freeze-${cause.id}-${rangeId}`),
   };
   const restore: Reaction = {
     from: 'FROZEN',
-    act: (sourceId, { rangeId }, cause) => execute(`restore-${cause.id}-${rangeId}`, 'RestoreKeyRange', { sourceId, rangeId }),
+    act: (sourceId, { rangeId }, cause) => pool.restore(SYSTEM, sourceId, rangeId, `restore-${cause.id}-${rangeId}`),
   };
   const destroy = (from: RangeStatus): Reaction => ({
     from,

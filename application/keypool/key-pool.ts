@@ -21,11 +21,32 @@ export interface TakenRange {
 }
 
 /**
+ * Within a process a pool's commands take turns, so a pool that kept changing was moved by another
+ * process writing the same log; the bus's words ("another console") would blame the wrong party.
+ */
+const fromAnotherProcess = (sourceId: string, error: CommandError): CommandError =>
+  error.code === 'CONFLICT'
+    ? {
+        ...error,
+        message:
+          `key pool ${sourceId} kept changing while this command was decided: another platform process is ` +
+          'writing the same key pool (a second server, or qkmp keys on this host); send the request again',
+      }
+    : error;
+
+/**
  * The key pool with its bytes: the log says where every byte is in its life, the vault holds the
  * bytes. Bytes are shredded before the log says so, so the log never claims a destruction that did
  * not happen; a crash in between leaves bytes the log still counts but nobody can read.
+ *
+ * Every command of a pool writes its one stream. Sent at once by many kiosks, they would make each
+ * other decide again and again until the bus gave up with CONFLICT; so within this process they
+ * queue per pool, and a slow step outside the log (reading the vault) keeps no one waiting.
  */
 export class KeyPool {
+  /** Per pool, the last command queued: the next waits for it. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly bus: CommandBus,
     private readonly vault: KeyVault,
@@ -45,7 +66,11 @@ export class KeyPool {
    * Stores a block in the vault at the pool's next offset, then records it. The caller holds the
    * source's ingest lock; a lost race (another writer moved the pool) puts the block further on.
    */
-  async ingest(actor: Actor, sourceId: string, block: { blockId: string; key: Buffer; qber: number }): Outcome<CommandResult> {
+  ingest(actor: Actor, sourceId: string, block: { blockId: string; key: Buffer; qber: number }): Outcome<CommandResult> {
+    return this.inTurn(sourceId, () => this.ingestNow(actor, sourceId, block));
+  }
+
+  private async ingestNow(actor: Actor, sourceId: string, block: { blockId: string; key: Buffer; qber: number }): Outcome<CommandResult> {
     for (let attempt = 1; ; attempt++) {
       const pool = await this.state(sourceId);
       if (E.isLeft(pool)) return pool;
@@ -77,10 +102,10 @@ export class KeyPool {
 
   /** Records a block that is not key (its bytes never reach the vault). */
   discarded(actor: Actor, sourceId: string, blockId: string, reason: string): Outcome<CommandResult> {
-    return this.bus.execute(
-      { commandId: `discard-${blockId}`, actor },
-      { type: 'RecordKeyBlockDiscarded', data: { sourceId, blockId, reason: reason.slice(0, 200) } },
-    );
+    return this.execute(sourceId, `discard-${blockId}`, actor, {
+      type: 'RecordKeyBlockDiscarded',
+      data: { sourceId, blockId, reason: reason.slice(0, 200) },
+    });
   }
 
   /**
@@ -88,10 +113,10 @@ export class KeyPool {
    * cannot be read, the range is destroyed at once: it is never handed out twice, nor half.
    */
   async take(actor: Actor, sourceId: string, rangeId: string, length: number, reservedFor: string): Outcome<TakenRange> {
-    const reserved = await this.bus.execute(
-      { commandId: `reserve-${rangeId}`, actor },
-      { type: 'ReserveKeyRange', data: { sourceId, rangeId, length, chargeId: reservedFor } },
-    );
+    const reserved = await this.execute(sourceId, `reserve-${rangeId}`, actor, {
+      type: 'ReserveKeyRange',
+      data: { sourceId, rangeId, length, chargeId: reservedFor },
+    });
     if (E.isLeft(reserved)) return reserved;
     const { offset } = reserved.right.events[0].data as { offset: number };
     try {
@@ -104,11 +129,17 @@ export class KeyPool {
     }
   }
 
-  async issue(actor: Actor, sourceId: string, rangeId: string, holder: string): Outcome<CommandResult> {
-    return this.bus.execute(
-      { commandId: `issue-${rangeId}`, actor },
-      { type: 'IssueKeyRange', data: { sourceId, rangeId, deviceSerial: holder } },
-    );
+  issue(actor: Actor, sourceId: string, rangeId: string, holder: string): Outcome<CommandResult> {
+    return this.execute(sourceId, `issue-${rangeId}`, actor, { type: 'IssueKeyRange', data: { sourceId, rangeId, deviceSerial: holder } });
+  }
+
+  /** Suspends an issued range; `commandId` names the cause, as a range may be frozen more than once. */
+  freeze(actor: Actor, sourceId: string, rangeId: string, reason: string, commandId: string): Outcome<CommandResult> {
+    return this.execute(sourceId, commandId, actor, { type: 'FreezeKeyRange', data: { sourceId, rangeId, reason: reason.slice(0, 200) } });
+  }
+
+  restore(actor: Actor, sourceId: string, rangeId: string, commandId: string): Outcome<CommandResult> {
+    return this.execute(sourceId, commandId, actor, { type: 'RestoreKeyRange', data: { sourceId, rangeId } });
   }
 
   /** Crypto-shreds a range, then records its destruction. */
@@ -154,13 +185,15 @@ export class KeyPool {
   }
 
   /** Ingestions that never reached the log left bytes past the pool's end: shred them. Hold the ingest lock. */
-  async discardUnrecorded(sourceId: string): Promise<void> {
-    const pool = await this.state(sourceId);
-    if (E.isRight(pool)) await this.vault.discardFrom(sourceId, pool.right.state.balance.ingested);
+  discardUnrecorded(sourceId: string): Promise<void> {
+    return this.queued(sourceId, async () => {
+      const pool = await this.state(sourceId);
+      if (E.isRight(pool)) await this.vault.discardFrom(sourceId, pool.right.state.balance.ingested);
+    });
   }
 
   /** Shreds only from the states the command is allowed from, so a refused command destroys nothing. */
-  private async shredThen(
+  private shredThen(
     actor: Actor,
     sourceId: string,
     rangeId: string,
@@ -168,10 +201,34 @@ export class KeyPool {
     commandId: string,
     command: { type: string; data: unknown },
   ): Outcome<CommandResult> {
-    const pool = await this.state(sourceId);
-    if (E.isLeft(pool)) return pool;
-    const range = rangeOf(pool.right.state, rangeId);
-    if (range !== undefined && from.includes(range.status)) await this.vault.destroy(sourceId, range.offset, range.length);
-    return this.bus.execute({ commandId, actor }, command);
+    return this.inTurn(sourceId, async () => {
+      const pool = await this.state(sourceId);
+      if (E.isLeft(pool)) return pool;
+      const range = rangeOf(pool.right.state, rangeId);
+      if (range !== undefined && from.includes(range.status)) await this.vault.destroy(sourceId, range.offset, range.length);
+      return this.bus.execute({ commandId, actor }, command);
+    });
+  }
+
+  private execute(sourceId: string, commandId: string, actor: Actor, command: { type: string; data: unknown }): Outcome<CommandResult> {
+    return this.inTurn(sourceId, () => this.bus.execute({ commandId, actor }, command));
+  }
+
+  /** Runs `work` in its turn on the pool: a CONFLICT it meets came from another process. */
+  private inTurn<A>(sourceId: string, work: () => Outcome<A>): Outcome<A> {
+    return this.queued(sourceId, work).then(E.mapLeft((error) => fromAnotherProcess(sourceId, error)));
+  }
+
+  /** Runs `work` after everything queued before it on the pool, whatever became of that. */
+  private queued<A>(sourceId: string, work: () => Promise<A>): Promise<A> {
+    const run = (this.queues.get(sourceId) ?? Promise.resolve()).then(work);
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(sourceId, done);
+    // The last in the queue clears it, so pools no longer used leave nothing behind.
+    void done.then(() => this.queues.get(sourceId) === done && this.queues.delete(sourceId));
+    return run;
   }
 }
