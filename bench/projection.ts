@@ -6,7 +6,7 @@ import * as E from 'fp-ts/Either';
 import { createClient } from 'redis';
 import { EventStore, NewEvent } from '../application/ports/event-store';
 import { ViewStore } from '../application/ports/view-store';
-import { chargeAggregate } from '../domain/charge';
+import { chargeAggregate, deliveredRangeStatus } from '../domain/charge';
 import { chargerAggregate, ChargerState } from '../domain/charger';
 import { deviceAggregate, DeviceState } from '../domain/device';
 import { keyPoolAggregate } from '../domain/keypool';
@@ -84,12 +84,15 @@ const buildLog = async (store: EventStore, target: number): Promise<number> => {
   const device = (actor: Actor, type: string, data: object) => exec(deviceAggregate, actor, { type, data });
   const pool = (actor: Actor, type: string, data: object) => exec(keyPoolAggregate, actor, { type, data });
   /** A charge command, decided on the charge and the device and charger it names. */
-  const charge = (actor: Actor, type: string, data: { chargeId: string }, serial: string, chargerId: string) =>
-    exec(chargeAggregate, actor, { type, data }, {
-      charge: stateOf(chargeAggregate, data.chargeId),
+  const charge = (actor: Actor, type: string, data: { chargeId: string }, serial: string, chargerId: string) => {
+    const current = stateOf(chargeAggregate, data.chargeId);
+    return exec(chargeAggregate, actor, { type, data }, {
+      charge: current,
       device: stateOf<DeviceState>(deviceAggregate, serial),
       charger: stateOf<ChargerState>(chargerAggregate, chargerId),
+      rangeStatus: deliveredRangeStatus(current, stateOf(keyPoolAggregate, sourceId)),
     });
+  };
 
   const chargers = 8;
   for (let c = 0; c < chargers; c++) {

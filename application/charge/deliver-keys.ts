@@ -7,6 +7,7 @@ import { CommandBus } from '../command-bus';
 import { CommandError } from '../errors';
 import { SaeKey } from '../keydelivery/key-delivery';
 import { KeyPool } from '../keypool/key-pool';
+import { failChargeOfDestroyedRange } from './destroyed-key';
 
 export interface DeliveredChargeKeys {
   readonly chargeId: string;
@@ -22,9 +23,11 @@ export interface DeliveredChargeKeys {
 
 /**
  * The kiosk's step 3.4: the next `bytes` bytes of a verified charge. The range is reserved, read
- * from the vault, recorded as delivered (with a keyed commitment), issued to the device, and split
- * into keys the device will use as a master SAE named by its serial. A refusal after the
- * reservation destroys the range: key that may have left the platform never returns to the pool.
+ * from the vault, recorded as delivered (with a keyed commitment), split into keys the device will
+ * use as a master SAE named by its serial, and issued to the device last: a range still RESERVED
+ * is a delivery that never finished, wherever it stopped. A refusal after the reservation destroys
+ * the range (key that may have left the platform never returns to the pool), and a charge that
+ * counted it as delivered fails; so does a restart's recovery, through the key custody.
  */
 export const deliverChargeKeys = async (
   bus: CommandBus,
@@ -46,6 +49,10 @@ export const deliverChargeKeys = async (
     return E.left(invalidState('charge', chargeId, charge.status, 'deliver keys to', hint));
   }
   const remaining = charge.bytes - charge.delivered;
+  if (remaining === 0) {
+    const hint = `all ${charge.bytes} bytes it asked for are delivered; complete it once the device has stored them, or fail it if it has not`;
+    return E.left(invalidState('charge', chargeId, charge.status, 'deliver more keys to', hint));
+  }
   if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > remaining) {
     return E.left(invalidInput([{ field: 'bytes', rule: `must be a whole number from 1 to ${remaining}, the bytes this charge still needs` }]));
   }
@@ -60,24 +67,37 @@ export const deliverChargeKeys = async (
     length: Math.min(keyBytes, bytes - i * keyBytes),
   }));
   const commitment = pool.commitment(`${sourceId}/${rangeId}`, material);
+  const destroy = (why: string) => pool.destroy(actor, sourceId, rangeId, `delivery to charge ${chargeId} ${why}`);
+  const delivery = await bus.execute(
+    { commandId: `deliver-${rangeId}`, actor },
+    { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length: bytes, commitment } },
+  );
+  if (E.isLeft(delivery)) {
+    await destroy(`was refused: ${delivery.left.code}`);
+    return delivery;
+  }
+  const [recorded] = delivery.right.events;
+  if (recorded.type === 'ChargeFailed') {
+    const { reason } = recorded.data as { reason: string };
+    await destroy(`found it failed: ${reason}`);
+    const hint = `it failed (${reason}) and every key it delivered is destroyed; start a new charge`;
+    return E.left(invalidState('charge', chargeId, 'FAILED', 'deliver keys to', hint));
+  }
   const steps = [
-    () =>
-      bus.execute(
-        { commandId: `deliver-${rangeId}`, actor },
-        { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length: bytes, commitment } },
-      ),
-    () => pool.issue(actor, sourceId, rangeId, charge.deviceSerial),
     () =>
       bus.execute(
         { commandId: `keys-${rangeId}`, actor },
         { type: 'IssueSaeKeys', data: { masterSaeId: charge.deviceSerial, slaveSaeIds: [], requestId: rangeId, keys } },
       ),
+    () => pool.issue(actor, sourceId, rangeId, charge.deviceSerial),
   ];
-  let position = 0;
+  let position = delivery.right.position;
   for (const step of steps) {
     const done = await step();
     if (E.isLeft(done)) {
-      await pool.destroy(actor, sourceId, rangeId, `delivery to charge ${chargeId} was refused: ${done.left.code}`);
+      // The charge counts the range as delivered, and the kiosk got none of it: the charge fails.
+      await destroy(`was refused: ${done.left.code}`);
+      await failChargeOfDestroyedRange(bus, actor, chargeId, rangeId);
       return done;
     }
     position = done.right.position;

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { keyPoolAggregate, KeyRange, rangeOf, RangeStatus } from '../../domain/keypool';
 import { KeyPlace } from '../../domain/saekeys';
+import { failChargeOfDestroyedRange } from '../charge/destroyed-key';
 import { Actor } from '../command-envelope';
 import { CommandBus } from '../command-bus';
 import { CommandError } from '../errors';
@@ -14,6 +15,8 @@ type Reaction = { readonly from: RangeStatus; readonly act: (sourceId: string, r
 /**
  * Keys follow what happens to whoever holds them (DESIGN.md's key range states and invariant 1):
  * - a charge that failed: every range it delivered is destroyed, never released;
+ * - a range destroyed while the charge that delivered it is open (a restart's recovery destroys a
+ *   delivery that never finished): the charge fails, so it can never be completed for that key;
  * - a device reported lost or frozen: its keys are frozen (suspended), and restored with it;
  * - a device destroyed: its keys are destroyed;
  * - a key delivered to its slave SAE: its bytes are shredded, and a range whose keys are all gone is
@@ -64,6 +67,12 @@ export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPo
           if (E.isLeft(loaded) || rangeOf(loaded.right.state, rangeId)?.status === 'DESTROYED') continue;
           report(recorded, rangeId, await pool.destroy(SYSTEM, sourceId, rangeId, `delivered by charge ${data.chargeId as string}, which failed`));
         }
+      }
+      if (recorded.type === 'KeyRangeDestroyed') {
+        const { sourceId, rangeId } = data as { sourceId: string; rangeId: string };
+        const loaded = await bus.load(keyPoolAggregate, sourceId);
+        const reservedFor = E.isRight(loaded) ? rangeOf(loaded.right.state, rangeId)?.chargeId : undefined;
+        if (reservedFor !== undefined) report(recorded, rangeId, await failChargeOfDestroyedRange(bus, SYSTEM, reservedFor, rangeId));
       }
       if (recorded.type === 'SaeKeysDelivered') {
         const { keys, rangesDone } = data as { keys: KeyPlace[]; rangesDone: { sourceId: string; rangeId: string }[] };

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { ChargerState } from '../charger/state';
 import { DeviceState } from '../device/state';
+import { RangeStatus } from '../keypool/state';
 import { alreadyExists, DomainError, invalidInput, invalidState, notFound } from '../shared/errors';
 import { ChargeCommand } from './commands';
 import { ChargeEvent, ChargeFailureCode, RangeToDestroy } from './events';
@@ -16,20 +17,28 @@ const distrust = (device: DeviceState, charger: ChargerState): ChargeFailureCode
   return undefined;
 };
 
+/** The states in which a delivered range is still its device's key, or on its way to it. */
+const HELD: readonly (RangeStatus | undefined)[] = ['RESERVED', 'ISSUED', 'FROZEN', 'CONSUMED'];
+
+/** Why the charge cannot go on: distrust, or key it delivered that was destroyed since (never charged). */
+const failureOf = ({ device, charger, rangeStatus }: ChargeDecisionState, charge: OpenCharge): ChargeFailureCode | undefined =>
+  distrust(device, charger) ??
+  (charge.ranges.some(({ rangeId }) => !HELD.includes(rangeStatus.get(rangeId))) ? 'DELIVERED_KEY_DESTROYED' : undefined);
+
 const failed = (
   { chargeId, deviceSerial, chargerId }: Pick<ChargeFacts, 'chargeId' | 'deviceSerial' | 'chargerId'>,
   reason: string,
   rangesToDestroy: readonly RangeToDestroy[],
 ): ChargeEvent => ({ type: 'ChargeFailed', data: { chargeId, deviceSerial, chargerId, reason, rangesToDestroy } });
 
-/** The event while device and charger are trusted; else the charge fails, destroying what left the platform. */
-const ifTrusted = (
-  { device, charger }: ChargeDecisionState,
+/** The event while the charge can go on (failureOf); else it fails, destroying what left the platform. */
+const ifSound = (
+  decision: ChargeDecisionState,
   charge: OpenCharge,
   event: ChargeEvent,
   leftPlatform: readonly RangeToDestroy[] = charge.ranges,
 ): Decision => {
-  const reason = distrust(device, charger);
+  const reason = failureOf(decision, charge);
   return E.right([reason === undefined ? event : failed(charge, reason, leftPlatform)]);
 };
 
@@ -41,7 +50,8 @@ const actionOf: Record<Exclude<ChargeCommand['type'], 'StartCharge'>, string> = 
 };
 
 // Order of checks after the start: the charge's state, then the command's own rules (a refused
-// command changes nothing), then trust in device and charger (a failure is an event the audit shows).
+// command changes nothing), then trust in device and charger and the key delivered so far (a
+// failure is an event the audit shows).
 export const decide = (command: ChargeCommand, decision: ChargeDecisionState): Decision => {
   const { charge, device, charger } = decision;
   if (command.type === 'StartCharge') {
@@ -73,7 +83,7 @@ export const decide = (command: ChargeCommand, decision: ChargeDecisionState): D
       const outcome: ChargeEvent = verified
         ? { type: 'ChargeDeviceVerified', data: { chargeId, deviceSerial: charge.deviceSerial, method } }
         : failed(charge, 'DEVICE_PROOF_REJECTED', []);
-      return ifTrusted(decision, charge, outcome);
+      return ifSound(decision, charge, outcome);
     }
     case 'DeliverChargeKeys': {
       if (charge.status === 'STARTED') return refuse('verify the device first');
@@ -95,7 +105,7 @@ export const decide = (command: ChargeCommand, decision: ChargeDecisionState): D
       }
       // This range may already be on its way to the charger, so a failure now destroys it too.
       const leftPlatform = [...charge.ranges, { sourceId, rangeId }];
-      return ifTrusted(decision, charge, { type: 'ChargeKeysDelivered', data: command.data }, leftPlatform);
+      return ifSound(decision, charge, { type: 'ChargeKeysDelivered', data: command.data }, leftPlatform);
     }
     case 'CompleteCharge': {
       if (charge.status !== 'KEYS_DELIVERED') return refuse('deliver keys first');
@@ -104,8 +114,16 @@ export const decide = (command: ChargeCommand, decision: ChargeDecisionState): D
         const missing = bytes - delivered;
         return refuse(`${delivered} of ${bytes} bytes are delivered; deliver the remaining ${missing} bytes first`);
       }
+      // The kiosk has its keys only once chargeKeys answered, and by then the range is issued.
+      const underway = charge.ranges.find(({ rangeId }) => decision.rangeStatus.get(rangeId) === 'RESERVED');
+      if (underway !== undefined && failureOf(decision, charge) === undefined) {
+        return refuse(
+          `key range ${underway.rangeId} is still being delivered; complete the charge once chargeKeys has answered, ` +
+            'or fail it if chargeKeys gave no keys',
+        );
+      }
       const { deviceAcknowledgement } = command.data;
-      return ifTrusted(decision, charge, {
+      return ifSound(decision, charge, {
         type: 'ChargeCompleted',
         data: { chargeId, deviceSerial, chargerId, bytes, deviceAcknowledgement },
       });

@@ -9,6 +9,8 @@ export const chargeFailureCodes = [
   'DEVICE_NOT_ACTIVE',
   'DEVICE_PIN_LOCKED',
   'DEVICE_PROOF_REJECTED',
+  // A range it delivered was destroyed since (a restart found it half-delivered, or its device or an admin destroyed it).
+  'DELIVERED_KEY_DESTROYED',
 ] as const;
 export type ChargeFailureCode = (typeof chargeFailureCodes)[number];
 

@@ -1,5 +1,6 @@
 import { ChargerState } from '../charger/state';
 import { DeviceState } from '../device/state';
+import { KeyPoolState, rangeOf, RangeStatus } from '../keypool/state';
 import { VerificationMethod } from './commands';
 import { RangeToDestroy } from './events';
 
@@ -42,4 +43,15 @@ export interface ChargeDecisionState {
   readonly charge: ChargeState;
   readonly device: DeviceState;
   readonly charger: ChargerState;
+  /** Where each range the charge delivered is now in its key pool, by range id. */
+  readonly rangeStatus: ReadonlyMap<string, RangeStatus>;
 }
+
+/** Where each range the charge delivered is now in `pool`, the key pool it draws from. */
+export const deliveredRangeStatus = (charge: ChargeState, pool: KeyPoolState): ReadonlyMap<string, RangeStatus> =>
+  new Map(
+    (charge.status === 'NONE' ? [] : (charge.ranges ?? [])).flatMap(({ rangeId }): [string, RangeStatus][] => {
+      const range = rangeOf(pool, rangeId);
+      return range === undefined ? [] : [[rangeId, range.status]];
+    }),
+  );

@@ -3,10 +3,13 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { deliverChargeKeys } from '../../application/charge/deliver-keys';
 import { CommandBus } from '../../application/command-bus';
+import { followKeyCustody } from '../../application/keypool/key-custody';
 import { KeyPool } from '../../application/keypool/key-pool';
 import { EventStore } from '../../application/ports/event-store';
 import { commandRoutes } from '../../application/routes';
 import { chargeAggregate } from '../../domain/charge';
+import { keyPoolAggregate } from '../../domain/keypool';
+import { startViews } from '../api/support/views';
 import { SqliteEventStore } from '../../infrastructure/event-store/sqlite';
 import { SqliteKeyVault } from '../../infrastructure/keys/sqlite-key-vault';
 import { tempDir, wrappingKey } from './support';
@@ -99,6 +102,111 @@ describe('two platform processes on one log', () => {
     } finally {
       await p.close();
       await other.close();
+    }
+  });
+});
+
+/** The store as a follower sees it, and a way to wait until the follower has handled the whole log. */
+const followed = (store: EventStore) => {
+  let handled = 0;
+  let waiting: (() => void)[] = [];
+  const view: EventStore = Object.assign(Object.create(store) as EventStore, {
+    subscribe: (options: Parameters<EventStore['subscribe']>[0]) =>
+      store.subscribe({
+        ...options,
+        onEvent: async (event) => {
+          await options.onEvent(event);
+          handled = event.position;
+          for (const wake of waiting) wake();
+          waiting = [];
+        },
+      }),
+  });
+  const head = async () => (await store.readAll()).at(-1)!.position;
+  /** Until the follower has handled every event, those it appended itself included. */
+  const settled = async (): Promise<void> => {
+    for (let at = await head(); ; at = await head()) {
+      while (handled < at) await new Promise<void>((wake) => waiting.push(wake));
+      if ((await head()) === at) return;
+    }
+  };
+  return { view, settled };
+};
+
+describe('a platform killed in the middle of chargeKeys', () => {
+  // chargeKeys appends four times: the reservation, the delivery, the device's key IDs, the issue.
+  it.each([1, 2, 3, 4])('killed after %i of its appends, then restarted: the charge, the pool and the balances agree', async (appends) => {
+    let left = Infinity;
+    const before = open(`killed-${appends}`, (store) =>
+      Object.assign(Object.create(store) as EventStore, {
+        append: (...args: Parameters<EventStore['append']>) => {
+          if (left-- <= 0) throw new Error('the process was killed');
+          return store.append(...args);
+        },
+      }),
+    );
+    expect(E.isRight(await before.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(1024), qber: 0.02 }))).toBe(true);
+    const { serial, chargerId, chargeId } = await verifiedCharge(before, appends, 64);
+    const kiosk = { id: chargerId, role: 'CHARGER' } as const;
+    left = appends;
+    // Killed before its answer reached the kiosk: whatever was recorded, the kiosk has no keys.
+    await deliverChargeKeys(before.bus, before.pool, kiosk, chargeId, 64, 32, 'r-killed').catch(() => undefined);
+    await before.close();
+
+    // Restarted as qkmp serve starts: the key custody follows the log, then the pool recovers.
+    const after = open(`killed-${appends}`);
+    const faults: Error[] = [];
+    const log = followed(after.store);
+    const custody = followKeyCustody(log.view, after.bus, after.pool, (fault) => faults.push(fault));
+    const views = await startViews(after.store);
+    try {
+      expect(E.isRight(await after.pool.recover(SYSTEM, SOURCE))).toBe(true);
+      await log.settled();
+
+      // The kiosk does what the platform tells it: delivers what is missing, completes what is delivered.
+      const chargeState = async () => {
+        const loaded = await after.bus.load(chargeAggregate, chargeId);
+        if (E.isLeft(loaded)) throw new Error(loaded.left.message);
+        return loaded.right.state;
+      };
+      const again = await deliverChargeKeys(after.bus, after.pool, kiosk, chargeId, 64, 32);
+      const complete = { type: 'CompleteCharge', data: { chargeId, deviceAcknowledgement: 'a'.repeat(64) } };
+      const completed = await after.bus.execute({ commandId: 'complete-1', actor: kiosk }, complete);
+      await log.settled();
+
+      const charge = await chargeState();
+      const pool = await after.bus.load(keyPoolAggregate, SOURCE);
+      const killed = E.isRight(pool) ? pool.right.state.ranges.get('r-killed') : undefined;
+      if (appends === 1 || appends === 4) {
+        // Nothing counted the range (1: destroyed at the restart), or all of it was recorded (4).
+        expect(killed?.status).toBe(appends === 1 ? 'DESTROYED' : 'ISSUED');
+        expect(E.isRight(completed) && completed.right.events.map((e) => e.type)).toEqual(['ChargeCompleted']);
+        expect(charge).toMatchObject({ status: 'COMPLETED', delivered: 64 });
+        if (appends === 4) {
+          expect(E.isLeft(again) && again.left.message).toBe(
+            `cannot deliver more keys to charge ${chargeId} while it is KEYS_DELIVERED; all 64 bytes it asked for are ` +
+              'delivered; complete it once the device has stored them, or fail it if it has not',
+          );
+        } else expect(E.isRight(again)).toBe(true);
+      } else {
+        // The charge counted a range that never reached the kiosk: destroyed at the restart, it fails the charge.
+        expect(killed?.status).toBe('DESTROYED');
+        expect(charge).toMatchObject({ status: 'FAILED', reason: 'DELIVERED_KEY_DESTROYED' });
+        expect(E.isLeft(again) && again.left).toMatchObject({ code: 'INVALID_STATE', message: expect.stringMatching(/start a new charge$/) });
+        expect(E.isLeft(completed) && completed.left.code).toBe('INVALID_STATE');
+      }
+      expect(E.isRight(pool) && pool.right.state.balance.reserved).toBe(0);
+
+      // The device holds, and the charger charged, the same bytes: those of a completed charge.
+      expect(await views.readModels.waitFor(await after.store.readAll().then((all) => all.at(-1)!.position), 10_000)).toBe(true);
+      const charged = charge.status === 'COMPLETED' ? 64 : 0;
+      expect((await views.readModels.deviceBalance(serial))?.charged).toBe(charged);
+      expect((await views.readModels.charger(chargerId))?.bytesCharged).toBe(charged);
+      expect(faults).toEqual([]);
+    } finally {
+      await custody.close();
+      await views.close();
+      await after.close();
     }
   });
 });

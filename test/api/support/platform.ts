@@ -206,6 +206,7 @@ export class Platform {
     if (stage === 'DELIVERED') {
       const { rangeId, offset } = await this.reserve(sourceId, chargeId);
       await this.system('DeliverChargeKeys', { chargeId, sourceId, rangeId, offset, length: BYTES, commitment: COMMITMENT });
+      await this.system('IssueKeyRange', { sourceId, rangeId, deviceSerial: serial });
     }
     return { chargeId, serial, sourceId };
   }

@@ -9,6 +9,7 @@ import {
   initialChargeState,
 } from '../../../domain/charge';
 import { DeviceState, DeviceStatus, initialDeviceState } from '../../../domain/device/state';
+import { RangeStatus } from '../../../domain/keypool';
 import { fold } from '../../../domain/shared/aggregate';
 import { decodeMessage } from '../../../domain/shared/codec';
 import { scenario } from '../../support/given-when-then';
@@ -37,12 +38,21 @@ const attestedCharger: ChargerState = {
   golden: { bootModule: 'a'.repeat(64), operatingSystem: 'b'.repeat(64), application: 'c'.repeat(64) },
 };
 
-/** Scenarios decide with the charge folded from the given events and this device and charger. */
-const deciding = (device: DeviceState, charger: ChargerState) =>
-  scenario(chargeAggregate, (charge) => ({ charge, device, charger }));
+/**
+ * Scenarios decide with the charge folded from the given events, this device and charger, and the
+ * ranges it delivered issued to the device unless `pool` says where they are instead.
+ */
+const deciding = (device: DeviceState, charger: ChargerState, pool: Readonly<Record<string, RangeStatus>> = {}) =>
+  scenario(chargeAggregate, (charge) => ({
+    charge,
+    device,
+    charger,
+    rangeStatus: new Map((charge.status === 'NONE' ? [] : (charge.ranges ?? [])).map(({ rangeId }) => [rangeId, pool[rangeId] ?? 'ISSUED'])),
+  }));
 const given = (...events: ChargeEvent[]) => ({
   ...deciding(activeDevice, attestedCharger).given(...events),
   with: (device: DeviceState, charger: ChargerState) => deciding(device, charger).given(...events),
+  withPool: (pool: Readonly<Record<string, RangeStatus>>) => deciding(activeDevice, attestedCharger, pool).given(...events),
 });
 
 const started: ChargeEvent = {
@@ -204,6 +214,13 @@ describe('charge: DeliverChargeKeys', () => {
     given(...history.KEYS_DELIVERED).when(deliver('r2', 4096, 400)).then(delivered('r2', 4096, 400));
   });
 
+  it('fails the charge, destroying the new range too, when a range it delivered was destroyed since', () => {
+    given(...history.KEYS_DELIVERED)
+      .withPool({ r1: 'DESTROYED' })
+      .when(deliver('r2', 4096, 400))
+      .then(failed('DELIVERED_KEY_DESTROYED', ['r1', 'r2']));
+  });
+
   it('refuses before the device is verified', () => {
     given(started)
       .when(deliver('r1', 0, 600))
@@ -280,6 +297,25 @@ describe('charge: CompleteCharge', () => {
 
   it.each(untrusted)('fails the charge when it meets %s, destroying all it delivered', (_, device, charger, reason) => {
     given(...fullyDelivered).with(device, charger).when(complete).then(failed(reason, ['r1', 'r2']));
+  });
+
+  it.each(['DESTROYED', 'RELEASED'] as const)('fails, never completes, a charge one of whose ranges is %s: that key is no longer the device\'s', (status) => {
+    given(...fullyDelivered).withPool({ r2: status }).when(complete).then(failed('DELIVERED_KEY_DESTROYED', ['r1', 'r2']));
+  });
+
+  it('refuses while a range is still being delivered, saying what to do', () => {
+    given(...fullyDelivered)
+      .withPool({ r2: 'RESERVED' })
+      .when(complete)
+      .thenError(
+        'INVALID_STATE',
+        `cannot complete charge ${chargeId} while it is KEYS_DELIVERED; key range r2 is still being delivered; ` +
+          'complete the charge once chargeKeys has answered, or fail it if chargeKeys gave no keys',
+      );
+  });
+
+  it('completes a charge whose keys the device has begun to use', () => {
+    given(...fullyDelivered).withPool({ r1: 'CONSUMED' }).when(complete).then(completed);
   });
 
   it('names a malformed acknowledgement', () => {
