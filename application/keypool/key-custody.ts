@@ -20,7 +20,10 @@ type Reaction = { readonly from: RangeStatus; readonly act: (sourceId: string, r
  * - a device reported lost or frozen: its keys are frozen (suspended), and restored with it;
  * - a device destroyed: its keys are destroyed;
  * - a key delivered to its slave SAE: its bytes are shredded, and a range whose keys are all gone is
- *   consumed. Key delivery does this itself; following the log finishes what a crash interrupted.
+ *   consumed. Key delivery does this itself; following the log finishes what a crash interrupted;
+ * - a range destroyed or consumed: its bytes are shredded if they are still in the vault. The pool
+ *   shreds before it records, but a command sent straight to the bus (an admin's destroyKeyRange, a
+ *   gateway's consumeKeyRange) only records.
  * It follows the log from the start at every start. A cause touches the ranges issued to the device
  * before it, in the state they are in now; command ids derive from the cause, so a cause replayed
  * after a restart is answered from the log and appends nothing, and one never handled is handled late.
@@ -67,6 +70,10 @@ export const followKeyCustody = (store: EventStore, bus: CommandBus, pool: KeyPo
           if (E.isLeft(loaded) || rangeOf(loaded.right.state, rangeId)?.status === 'DESTROYED') continue;
           report(recorded, rangeId, await pool.destroy(SYSTEM, sourceId, rangeId, `delivered by charge ${data.chargeId as string}, which failed`));
         }
+      }
+      if (recorded.type === 'KeyRangeDestroyed' || recorded.type === 'KeyRangeConsumed') {
+        const { sourceId, offset, length } = data as { sourceId: string; offset: number; length: number };
+        if (await pool.holds(sourceId, offset, length)) await pool.shred(sourceId, offset, length);
       }
       if (recorded.type === 'KeyRangeDestroyed') {
         const { sourceId, rangeId } = data as { sourceId: string; rangeId: string };

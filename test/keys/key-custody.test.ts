@@ -133,6 +133,22 @@ describe('keys follow their holder: charge deliveries, device loss, freeze and d
     expect(faults).toEqual([]);
   });
 
+  it.each([
+    ['DestroyKeyRange', 'an admin destroyed it', { reason: 'compromised' }],
+    ['ConsumeKeyRange', 'a gateway consumed it', {}],
+  ])('given a range recorded by %s with its bytes still in the vault (%s over GraphQL), the follower shreds them', async (type, _, extra) => {
+    const { rangeId } = await deliver(await verifiedCharge(`UKEY-CUST-${type.slice(0, 4).toUpperCase()}`), 64);
+    await run(type, { sourceId: 'bb84', rangeId, ...extra });
+    const loaded = await bus.load(keyPoolAggregate, 'bb84');
+    const { offset, length } = E.isRight(loaded) ? loaded.right.state.ranges.get(rangeId)! : { offset: -1, length: 0 };
+    expect(await pool.holds('bb84', offset, length)).toBe(true);
+
+    const follower = followKeyCustody(store, bus, pool, (e) => faults.push(e));
+    await eventually(async () => !(await pool.holds('bb84', offset, length)));
+    await follower.close();
+    expect(faults).toEqual([]);
+  });
+
   it('when the device is reported lost its keys are frozen, restored when the loss is cancelled, and destroyed with the device', async () => {
     const follower = followKeyCustody(store, bus, pool, (e) => faults.push(e));
     const serial = 'UKEY-CUST-04';
