@@ -101,6 +101,21 @@ describe('keys follow their holder: charge deliveries, device loss, freeze and d
     expect(E.isRight(loaded) && loaded.right.state.balance.reserved).toBe(0);
   });
 
+  it('given a device reported lost after its charge was verified, when keys are asked for, then the charge fails and no key is handed out', async () => {
+    const chargeId = await verifiedCharge('UKEY-CUST-05');
+    await run('ReportDeviceLost', { serial: 'UKEY-CUST-05', reason: 'left on a train' });
+    const refused = await deliverChargeKeys(bus, pool, { id: 'kiosk', role: 'CHARGER' }, chargeId, 64, 32, 'r-lost');
+    expect(E.isLeft(refused) && refused.left).toEqual({
+      code: 'INVALID_STATE',
+      message:
+        `cannot deliver keys to charge ${chargeId} while it is FAILED; ` +
+        'it failed (DEVICE_NOT_ACTIVE) and every key it delivered is destroyed; start a new charge',
+      details: { entity: 'charge', id: chargeId, state: 'FAILED', action: 'deliver keys to' },
+    });
+    expect(await statusOf('r-lost')).toBe('DESTROYED');
+    expect(await vault.held('bb84')).toBe(4096 - 64);
+  });
+
   it('when a charge fails, then every range it delivered is shredded and destroyed', async () => {
     const follower = followKeyCustody(store, bus, pool, (e) => faults.push(e));
     const chargeId = await verifiedCharge('UKEY-CUST-03');
