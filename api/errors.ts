@@ -50,19 +50,23 @@ const inputField = (field: string): string => field.replace(/^data\./, '');
 
 /**
  * A refused command as a GraphQL error that keeps the code, the advice and what the console needs
- * to act on it. Events the store holds but this build cannot read are a fault of the platform, not
- * of the request: they are thrown as plain errors, so they are logged and masked.
+ * to act on it. A CONFLICT shows the current state only through `presentState`, which the caller
+ * passes when the principal may read that state; without it, the console learns the revision alone.
+ * Events the store holds but this build cannot read are a fault of the platform, not of the
+ * request: they are thrown as plain errors, so they are logged and masked.
  */
-export const commandFailure = (
-  error: CommandError,
-  presentState: (state: unknown) => unknown = (state) => state,
-): GraphQLError => {
+export const commandFailure = (error: CommandError, presentState?: (state: unknown) => unknown): GraphQLError => {
   if (error.code === 'UNKNOWN_EVENT_TYPE' || error.code === 'MALFORMED_EVENT') throw new Error(error.message);
   const message = error.issues ? error.message.replace(/(^|; )data\./g, '$1') : error.message;
-  return clientError(error.code, message, {
+  const state = 'currentState' in error ? error.currentState : undefined;
+  const withheld =
+    state !== undefined && presentState === undefined
+      ? `; its state is not shown, as this caller may not read it: send the command again with expectedRevision ${error.details?.revision} if it still applies`
+      : '';
+  return clientError(error.code, message + withheld, {
     ...(error.issues && { issues: error.issues.map((issue) => ({ field: inputField(issue.field), rule: issue.rule })) }),
     ...(error.details && { details: error.details }),
-    ...('currentState' in error && error.currentState !== undefined && { currentState: presentState(error.currentState) }),
+    ...(state !== undefined && presentState !== undefined && { currentState: presentState(state) }),
   });
 };
 

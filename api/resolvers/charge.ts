@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/Either';
-import { chargeCommandCodecs } from '../../domain/charge';
+import { chargeAggregate } from '../../domain/charge';
 import { ApiContext, ResolverEnv } from '../context';
 import { commandFailure } from '../errors';
 import { allowed } from './access';
@@ -27,5 +27,5 @@ const chargeKeys =
 
 // Charges have no view of their own yet: their progress shows in the audit and in the key balances.
 export const chargeResolvers = (env: ResolverEnv) => ({
-  Mutation: { ...commandMutations(env, chargeCommandCodecs), chargeKeys: chargeKeys(env) },
+  Mutation: { ...commandMutations(env, chargeAggregate), chargeKeys: chargeKeys(env) },
 });

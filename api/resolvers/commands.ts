@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/Either';
-import { MessageCodecs } from '../../domain/shared/codec';
+import { Aggregate } from '../../domain/shared/aggregate';
 import { ApiContext, ResolverEnv } from '../context';
 import { commandFailure } from '../errors';
-import { commandPolicy, CommandType, hasMutation } from '../../application/access/policy';
+import { commandPolicy, CommandType, hasMutation, mayReadStateOf } from '../../application/access/policy';
 import { allowed } from './access';
 
 /** A mutation's input: the command's data plus the envelope fields a console chooses. */
@@ -18,16 +18,18 @@ export const mutationName = (commandType: string): string => commandType[0].toLo
 
 /**
  * One mutation per command type of an aggregate, named after it (InitializeDevice -> initializeDevice):
- * authorize, then hand the command to the bus as the principal.
+ * authorize, then hand the command to the bus as the principal. A CONFLICT shows the current state
+ * only to a principal that some query lets read it: a charger must not learn a device's owner by
+ * naming a stale revision.
  */
 export const commandMutations = (
   { deps }: ResolverEnv,
-  codecs: MessageCodecs,
+  aggregate: Aggregate<any, any, any, any>,
   presentState: PresentState = (state) => state,
 ) =>
   Object.fromEntries(
     // A command no role may send (the host's tools send it), or one sent only inside another mutation, has none.
-    Object.keys(codecs)
+    Object.keys(aggregate.commandCodecs)
       .filter((type) => hasMutation(commandPolicy[type as CommandType]))
       .map((type) => [
         mutationName(type),
@@ -43,7 +45,10 @@ export const commandMutations = (
             ...(expectedRevision != null && { expectedRevision }),
           };
           const result = await deps.bus.execute(envelope, command);
-          if (E.isLeft(result)) throw commandFailure(result.left, (state) => presentState(state, data));
+          if (E.isLeft(result)) {
+            const shown = mayReadStateOf(principal, aggregate, aggregate.targetOf(command));
+            throw commandFailure(result.left, shown ? (state) => presentState(state, data) : undefined);
+          }
           return result.right;
         },
       ]),

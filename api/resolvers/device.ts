@@ -1,5 +1,5 @@
 import { DeviceFilter } from '../../application/ports/read-models';
-import { deviceCommandCodecs } from '../../domain/device/commands';
+import { deviceAggregate } from '../../domain/device';
 import { Serial } from '../../domain/shared/types';
 import { ApiContext, ResolverEnv } from '../context';
 import { allowed } from './access';
@@ -35,7 +35,7 @@ export const deviceResolvers = (env: ResolverEnv) => {
         target,
       ),
     },
-    Mutation: commandMutations(env, deviceCommandCodecs),
+    Mutation: commandMutations(env, deviceAggregate),
     Subscription: {
       deviceChanged: {
         // Authorized as the device query for one serial, as the devices query for all of them.

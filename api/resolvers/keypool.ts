@@ -1,4 +1,4 @@
-import { keyPoolCommandCodecs, KeyPoolState, rangeOf } from '../../domain/keypool';
+import { keyPoolAggregate, KeyPoolState, rangeOf } from '../../domain/keypool';
 import { ResolverEnv } from '../context';
 import { commandMutations } from './commands';
 import { query } from './queries';
@@ -25,6 +25,6 @@ export const keyPoolResolvers = (env: ResolverEnv) => {
       ),
       pools: query(env, 'pools', () => readModels.pools()),
     },
-    Mutation: commandMutations(env, keyPoolCommandCodecs, presentPool),
+    Mutation: commandMutations(env, keyPoolAggregate, presentPool),
   };
 };

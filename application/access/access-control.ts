@@ -9,7 +9,7 @@ import { Identifier } from '../../domain/shared/types';
 import { Clock, Load } from '../command-bus';
 import { EventStore } from '../ports/event-store';
 import { AccessCheckUnavailableError, AccessError, forbidden, unauthenticated } from './errors';
-import { commandRule, CommandScope, governedAggregates, grants, QueryOperation, queryRule, queryTargets, Rule } from './policy';
+import { commandRule, CommandScope, governedAggregates, grants, grantsRead, QueryOperation, queryRule, queryTargets, Rule } from './policy';
 import { Principal, PrincipalDirectory, PrincipalDirectoryOptions } from './principal-directory';
 import { bearerToken, hashToken, mayHoldToken, TOKEN_PREFIX, TOKEN_TEXT_LENGTH } from './tokens';
 
@@ -171,7 +171,7 @@ export class AccessControl {
     if (principal.role === 'CHARGER' && (await this.chargerStatus(principal)) === 'REVOKED') {
       return deny(forbidden(revokedRefusal(principal)));
     }
-    if (principal.role === 'CHARGER' && 'asItself' in rule && target !== principal.id) {
+    if (!grantsRead(rule, principal, target)) {
       return deny(forbidden(`a charger may read only its own ${operation} view: ask for ${operation} ${principal.id}`));
     }
     return E.right(undefined);

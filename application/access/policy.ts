@@ -164,3 +164,25 @@ export const queryRule = (operation: string): Rule<'target'> | undefined =>
 /** Whether the rule grants the role, before any "only as itself" check. */
 export const grants = (rule: Rule, role: PrincipalRole): boolean =>
   (rule.roles as readonly PrincipalRole[]).includes(role);
+
+/** Whether a query's rule lets the principal read the view of `target`: its role is granted, and a CHARGER asks for itself. */
+export const grantsRead = (
+  rule: Rule<'target'>,
+  principal: { readonly id: string; readonly role: PrincipalRole },
+  target?: string,
+): boolean =>
+  grants(rule, principal.role) && !(principal.role === 'CHARGER' && 'asItself' in rule && target !== principal.id);
+
+/**
+ * Whether some query shows the principal the aggregate instance `id` (a device's serial, a
+ * charger's id): a refusal may show it that instance's current state only then.
+ */
+export const mayReadStateOf = (
+  principal: { readonly id: string; readonly role: PrincipalRole },
+  aggregate: { readonly streamPrefix: string },
+  id: string,
+): boolean =>
+  queryOperations.some(
+    (operation) =>
+      queryTargets[operation]?.streamPrefix === aggregate.streamPrefix && grantsRead(queryPolicy[operation], principal, id),
+  );

@@ -5,7 +5,7 @@ import { ViewsUnavailableError } from '../../application/ports/view-store';
 import { MemoryViewStore } from '../../infrastructure/read-models/memory-view-store';
 import { Projector } from '../../read-models/projector';
 import { createReadModels } from '../../read-models/read-models';
-import { FINGERPRINT, mutationDocument } from './support/fixtures';
+import { FINGERPRINT, GOLDEN, mutationDocument } from './support/fixtures';
 import { codeOf, expectNoInternals } from './support/expectations';
 import { Platform, routes } from './support/platform';
 
@@ -198,6 +198,39 @@ describe('errors a console can act on', () => {
       status: 'OPEN',
       balance: expect.objectContaining({ issued: 1024 }),
       range: expect.objectContaining({ rangeId, status: 'ISSUED' }),
+    });
+  });
+
+  describe('a CONFLICT shows the current state only to a role that may read it', () => {
+    const stale = (type: string, input: Record<string, unknown>, caller: 'CHARGER' | 'GATEWAY') =>
+      p.gql(mutationDocument(type), { input: { commandId: randomUUID(), expectedRevision: 0, ...input } }, caller);
+
+    it('gives a charger, which may not read devices, the revision of a device and not its owner or credential', async () => {
+      const serial = await p.device('ACTIVE');
+      const response = await stale('RecordDeviceAuthenticated', { serial, chargerId: p.kiosk }, 'CHARGER');
+      expect(codeOf(response)).toBe('CONFLICT');
+      const { extensions, message } = response.body.errors![0];
+      expect(extensions).toEqual({ code: 'CONFLICT', details: { streamId: `device-${serial}`, expectedRevision: 0, revision: 2 } });
+      expect(message).toMatch(/its state is not shown, as this caller may not read it: send the command again with expectedRevision 2 if it still applies$/);
+      expect(JSON.stringify(response.body)).not.toMatch(new RegExp(`lineman-7|grid-east|${FINGERPRINT}`));
+    });
+
+    it('gives a charger its own charger as a console sees it, without the golden boot measurements', async () => {
+      const response = await stale('AttestCharger', { chargerId: p.kiosk, measurements: GOLDEN }, 'CHARGER');
+      expect(response.body.errors?.[0].extensions).toMatchObject({
+        code: 'CONFLICT',
+        currentState: { status: 'ATTESTED', chargerId: p.kiosk, location: 'Substation 1' },
+      });
+      expect(response.body.errors?.[0].extensions?.currentState).not.toHaveProperty('golden');
+      expect(JSON.stringify(response.body)).not.toMatch(new RegExp(Object.values(GOLDEN).join('|')));
+    });
+
+    it('gives a gateway, which may read no view, the revision of a key pool and not its balance', async () => {
+      const { sourceId, rangeId } = await p.range('ISSUED');
+      const response = await stale('ConsumeKeyRange', { sourceId, rangeId }, 'GATEWAY');
+      expect(codeOf(response)).toBe('CONFLICT');
+      expect(response.body.errors?.[0].extensions).not.toHaveProperty('currentState');
+      expect(response.body.errors?.[0].extensions?.details).toMatchObject({ streamId: `keypool-${sourceId}`, expectedRevision: 0 });
     });
   });
 
