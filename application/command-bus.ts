@@ -48,6 +48,8 @@ export interface CommandResult {
   readonly replayed: boolean;
 }
 
+type Outcome = E.Either<CommandError, CommandResult>;
+
 export interface CommandBusOptions {
   readonly clock?: Clock;
   /** How many times to decide again after another writer moved the stream (then CONFLICT). */
@@ -60,6 +62,13 @@ interface CachedStream {
   readonly state: unknown;
   readonly revision: number;
   readonly byCommand: ImmutableMap<string, readonly RecordedEvent[]>;
+}
+
+/** The commands on one stream in this process, queued; see CommandBus.inLane. */
+interface Lane {
+  tail: Promise<void>;
+  /** Commands of the lane that appended events. */
+  writes: number;
 }
 
 /**
@@ -95,6 +104,7 @@ export class CommandBus {
   // this a key pool of 10^5 ranges would be read and folded whole for every command.
   private readonly cache = new Map<string, CachedStream>();
   private readonly cachedStreams: number;
+  private readonly lanes = new Map<string, Lane>();
 
   constructor(
     private readonly store: EventStore,
@@ -158,18 +168,50 @@ export class CommandBus {
     const pasted = tokenFields(command.right.data);
     if (pasted.length > 0) return E.left(invalidInput(pasted));
     const route = this.routes.get(command.right.type)!;
-    const streamId = streamOf(route.aggregate, route.aggregate.targetOf(command.right));
+    const target = route.aggregate.targetOf(command.right);
+    const streamId = streamOf(route.aggregate, target);
 
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1);
-      if (outcome !== 'retry') return outcome;
-      if (attempt >= this.maxAttempts) {
-        const current = await this.guard(() => this.store.readStream(streamId));
-        return E.isLeft(current) ? current : E.left(conflict(streamId, attempt, current.right.length - 1));
+    return this.inLane(streamId, async (writtenSinceArrival) => {
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1 || writtenSinceArrival());
+        if (outcome !== 'retry') return outcome;
+        if (attempt >= this.maxAttempts) {
+          const current = await this.load(route.aggregate, target);
+          return E.isLeft(current) ? current : E.left(conflict(streamId, attempt, current.right.revision, current.right.state));
+        }
+        // Jittered backoff, so writers that collided do not collide again in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
       }
-      // Jittered backoff, so writers that collided do not collide again in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
-    }
+    });
+  }
+
+  /**
+   * Runs the commands on one stream one after another, in the order they came, each decided on the
+   * state the one before left. Decided side by side, all but one would find the stream moved at
+   * append and decide again (a burst of 24 used up the retries), and two sendings of one command id
+   * would both pass as first sendings, the store taking the second's events for a retry of the
+   * first's. Streams stay concurrent, so the store still commits appends to many streams together;
+   * only writers in other processes are left to the expected revision (and between processes, a
+   * second sending at the same moment still passes for a retry). `work` is told whether a
+   * command ahead of it in the lane has written since it came: it was sent against the state
+   * before that write, as a command that lost a race was.
+   */
+  private inLane(streamId: string, work: (writtenSinceArrival: () => boolean) => Promise<Outcome>): Promise<Outcome> {
+    const lane = this.lanes.get(streamId) ?? { tail: Promise.resolve(), writes: 0 };
+    this.lanes.set(streamId, lane);
+    const arrivedAfter = lane.writes;
+    const run = lane.tail.then(() => work(() => lane.writes > arrivedAfter));
+    const tail = run.then(
+      (outcome) => {
+        if (E.isRight(outcome) && !outcome.right.replayed) lane.writes++;
+      },
+      () => undefined, // the caller gets the failure; the next command still runs
+    );
+    lane.tail = tail;
+    void tail.then(() => {
+      if (lane.tail === tail) this.lanes.delete(streamId);
+    });
+    return run;
   }
 
   private async attempt(
@@ -177,7 +219,7 @@ export class CommandBus {
     envelope: CommandEnvelope,
     command: Message,
     streamId: string,
-    /** Another writer moved the stream after an earlier attempt decided this command. */
+    /** Another writer moved the stream after this command came: an earlier attempt lost, or a command ahead of it wrote. */
     overtakenBefore: boolean,
   ): Promise<E.Either<CommandError, CommandResult> | 'retry'> {
     const loaded = await this.load(route.aggregate, route.aggregate.targetOf(command));

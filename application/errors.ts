@@ -12,12 +12,13 @@ export interface ApplicationError {
 
 export type CommandError = DomainError | ApplicationError;
 
-export const conflict = (streamId: string, attempts: number, revision: number): ApplicationError => ({
+export const conflict = (streamId: string, attempts: number, revision: number, currentState: unknown): ApplicationError => ({
   code: 'CONFLICT',
   message:
     `${streamId} kept changing while this command was decided (${attempts} attempts, now at revision ${revision}): ` +
     'another console is acting on it; reload its current state and decide whether to send the command again',
   details: { streamId, attempts, revision },
+  currentState,
 });
 
 export const staleRevision = (streamId: string, expected: number, actual: number, currentState: unknown): ApplicationError => ({

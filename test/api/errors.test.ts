@@ -15,28 +15,34 @@ const LOST = mutationDocument('ReportDeviceLost');
 describe('errors a console can act on', () => {
   let p: Platform;
   let storeDown = false;
-  /** While set, appends wait until `count` of them are waiting: that many commands decide on one state. */
-  let appendsHeld: { count: number; waiting: (() => void)[] } | undefined;
-  const held = (): Promise<void> =>
-    new Promise((resolve) => {
-      const hold = appendsHeld!;
-      hold.waiting.push(resolve);
-      if (hold.waiting.length < hold.count) return;
-      appendsHeld = undefined;
-      hold.waiting.forEach((release) => release());
-    });
+  /** While set, appends wait until that many commands have reached the API's bus: all of them came before the first write. */
+  let gate: { awaited: number; open: () => void; opened: Promise<void> } | undefined;
+  const holdAppendsUntilArrived = (awaited: number) => {
+    let open!: () => void;
+    gate = { awaited, open: () => open(), opened: new Promise((resolve) => (open = resolve)) };
+  };
   beforeAll(async () => {
     // The API's bus writes through a store that can be switched off or held; set-up goes straight to the real one.
     const downable = (store: EventStore): EventStore =>
       Object.assign(Object.create(store) as EventStore, {
         append: async (...args: Parameters<EventStore['append']>) => {
           if (storeDown) throw new StoreUnavailableError('test', new Error('ECONNREFUSED 10.9.8.7:5432'));
-          if (appendsHeld !== undefined) await held();
+          if (gate !== undefined) await gate.opened;
           return store.append(...args);
         },
       });
     p = await Platform.start({
-      override: (deps, store) => ({ ...deps, bus: new CommandBus(downable(store), routes) }),
+      override: (deps, store) => {
+        const bus = new CommandBus(downable(store), routes);
+        const execute: CommandBus['execute'] = (envelope, command) => {
+          if (gate !== undefined && --gate.awaited === 0) {
+            gate.open();
+            gate = undefined;
+          }
+          return bus.execute(envelope, command);
+        };
+        return { ...deps, bus: { execute } };
+      },
       limits: { consistencyTimeoutMs: 150 },
     });
   });
@@ -161,9 +167,9 @@ describe('errors a console can act on', () => {
     expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
   });
 
-  it('without expectedRevision, decides the loser again on the winner\'s state; refused by it, it gets CONFLICT with that state', async () => {
+  it('without expectedRevision, decides the later of two at once on the winner\'s state; refused by it, it gets CONFLICT with that state', async () => {
     const serial = await p.device('ACTIVE');
-    appendsHeld = { count: 2, waiting: [] }; // both consoles decide on the ACTIVE device before either writes
+    holdAppendsUntilArrived(2); // both consoles' commands reach the server before either is written
     const send = () => p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'suspicious' } }, 'USER_ADMIN');
     const [a, b] = await Promise.all([send(), send()]);
     expect([codeOf(a), codeOf(b)].sort()).toEqual(['CONFLICT', undefined]);

@@ -240,7 +240,7 @@ describe('the command bus', () => {
       };
       const racing = new CommandBus(busy, [{ aggregate: deviceAggregate }], { maxAttempts: 3 });
       const refused = error(await racing.execute(envelope(), { type: 'DestroyDevice', data: { serial: 'UKEY-000009', reason: 'end' } }));
-      expect(refused.code).toBe('CONFLICT');
+      expect(refused).toMatchObject({ code: 'CONFLICT', currentState: { status: 'INITIALIZED', consecutiveFailures: 3 } });
       expect(refused.message).toMatch(/device-UKEY-000009 kept changing .*3 attempts, now at revision 3.*reload/);
       // Only the rivals' events landed: three of them, none of ours.
       const stored = await store.readStream('device-UKEY-000009');
@@ -275,6 +275,110 @@ describe('the command bus', () => {
 
   it('refuses to route one command type twice', () => {
     expect(() => new CommandBus(store, [{ aggregate: deviceAggregate }, { aggregate: deviceAggregate }])).toThrow(/InitializeDevice is routed twice/);
+  });
+});
+
+describe('the command bus decides the commands on one stream one after another', () => {
+  const routes = [{ aggregate: deviceAggregate }];
+  const failure = (serial: string) => ({ type: 'RecordDeviceAuthenticationFailure', data: { serial, chargerId: 'kiosk-1', reason: 'BAD_PROOF' } });
+  const bind = (serial: string, userId: string) => ({ type: 'BindDevice', data: { serial, userId } });
+  let store: InMemoryEventStore;
+  beforeEach(() => {
+    store = new InMemoryEventStore();
+  });
+  afterEach(() => store.close());
+  const distributed = async (bus: CommandBus, serial: string) => {
+    ok(await bus.execute(envelope(), initialize(serial)));
+    ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial, organisation: 'grid' } }));
+  };
+
+  it('counts every one of a burst of failures on the one before, with no retry needed', async () => {
+    // One attempt each: had two been decided on one state, the second would be CONFLICT.
+    const bus = new CommandBus(store, routes, { maxAttempts: 1 });
+    ok(await bus.execute(envelope(), initialize('UKEY-LANE-1')));
+    const results = await Promise.all(Array.from({ length: 8 }, () => bus.execute(envelope(), failure('UKEY-LANE-1'))));
+    const counted = results.map((r) => (ok(r).events[0].data as { consecutiveFailures: number }).consecutiveFailures);
+    expect(counted.sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('refuses the second of one command id sent twice at once with another user, naming the field', async () => {
+    const bus = new CommandBus(store, routes);
+    await distributed(bus, 'UKEY-LANE-2');
+    const env = envelope(userAdmin);
+    const [first, second] = await Promise.all([bus.execute(env, bind('UKEY-LANE-2', 'u-a')), bus.execute(env, bind('UKEY-LANE-2', 'u-b'))]);
+    expect(ok(first).replayed).toBe(false);
+    expect(error(second)).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { type: 'BindDevice with a different userId' } });
+    expect((await store.readStream('device-UKEY-LANE-2')).map((e) => e.data)).toContainEqual({ serial: 'UKEY-LANE-2', userId: 'u-a' });
+    expect(await store.readStream('device-UKEY-LANE-2')).toHaveLength(3);
+  });
+
+  it('refuses the second of one command id sent at once for another kind of command', async () => {
+    const bus = new CommandBus(store, routes);
+    await distributed(bus, 'UKEY-LANE-3');
+    ok(await bus.execute(envelope(userAdmin), bind('UKEY-LANE-3', 'u-a')));
+    const env = envelope(userAdmin);
+    const [lost, frozen] = await Promise.all([
+      bus.execute(env, { type: 'ReportDeviceLost', data: { serial: 'UKEY-LANE-3', reason: 'lost' } }),
+      bus.execute(env, { type: 'FreezeDevice', data: { serial: 'UKEY-LANE-3', reason: 'audit' } }),
+    ]);
+    ok(lost);
+    expect(error(frozen)).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { usedBy: 'ReportDeviceLost', type: 'FreezeDevice' } });
+    expect(await store.readStream('device-UKEY-LANE-3')).toHaveLength(4);
+  });
+
+  it('answers the second of one command sent twice at once with the first receipt, replayed', async () => {
+    const bus = new CommandBus(store, routes);
+    await distributed(bus, 'UKEY-LANE-4');
+    const env = envelope(userAdmin);
+    const [first, second] = await Promise.all([bus.execute(env, bind('UKEY-LANE-4', 'u-a')), bus.execute(env, bind('UKEY-LANE-4', 'u-a'))]);
+    expect(ok(second)).toEqual({ ...ok(first), replayed: true });
+  });
+
+  it('refuses a command queued behind one that wrote nothing as the state says, not as a conflict', async () => {
+    const bus = new CommandBus(store, routes);
+    ok(await bus.execute(envelope(), initialize('UKEY-LANE-5')));
+    const restore = () => bus.execute(envelope(userAdmin), { type: 'RestoreDevice', data: { serial: 'UKEY-LANE-5' } });
+    const refusals = (await Promise.all([restore(), restore()])).map((r) => error(r).code);
+    expect(refusals).toEqual(['INVALID_STATE', 'INVALID_STATE']);
+  });
+
+  it("keeps streams concurrent: one device's append may wait for another device's", async () => {
+    // Appends to UKEY-LANE-6 are held until one to UKEY-LANE-7 is asked for: a bus that queued
+    // every stream behind one another would never get there.
+    let release!: () => void;
+    const other = new Promise<void>((resolve) => (release = resolve));
+    const held: EventStore = Object.assign(Object.create(store) as EventStore, {
+      append: async (...args: Parameters<EventStore['append']>) => {
+        if (args[0] === 'device-UKEY-LANE-7') release();
+        else await other;
+        return store.append(...args);
+      },
+    });
+    const bus = new CommandBus(held, routes);
+    const results = await Promise.all([bus.execute(envelope(), initialize('UKEY-LANE-6')), bus.execute(envelope(), initialize('UKEY-LANE-7'))]);
+    results.forEach(ok);
+  });
+
+  it('still decides again when another process wrote first; refused by the new state, the command is CONFLICT with it', async () => {
+    const setup = new CommandBus(store, routes);
+    await distributed(setup, 'UKEY-LANE-8');
+    ok(await setup.execute(envelope(userAdmin), bind('UKEY-LANE-8', 'u-a')));
+    // Two processes' buses: the first append waits for the second, so both decide on the ACTIVE device.
+    let arrived = 0;
+    let releaseFirst!: () => void;
+    const held: EventStore = Object.assign(Object.create(store) as EventStore, {
+      append: async (...args: Parameters<EventStore['append']>) => {
+        if (++arrived === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
+        else releaseFirst();
+        return store.append(...args);
+      },
+    });
+    const freeze = (bus: CommandBus) => bus.execute(envelope(userAdmin), { type: 'FreezeDevice', data: { serial: 'UKEY-LANE-8', reason: 'audit' } });
+    const results = await Promise.all([freeze(new CommandBus(held, routes)), freeze(new CommandBus(held, routes))]);
+    expect(results.filter(E.isRight)).toHaveLength(1);
+    expect(results.filter(E.isLeft).map((r) => r.left)).toEqual([
+      expect.objectContaining({ code: 'CONFLICT', details: expect.objectContaining({ refusal: 'INVALID_STATE' }), currentState: expect.objectContaining({ status: 'FROZEN' }) }),
+    ]);
   });
 });
 
