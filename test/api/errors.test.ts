@@ -212,8 +212,9 @@ describe('errors a console can act on', () => {
       p.gql(mutationDocument(type), { input: { commandId: randomUUID(), expectedRevision: 0, ...input } }, caller);
 
     it('gives a charger, which may not read devices, the revision of a device and not its owner or credential', async () => {
-      const serial = await p.device('ACTIVE');
-      const response = await stale('RecordDeviceAuthenticated', { serial, chargerId: p.kiosk }, 'CHARGER');
+      // The kiosk may report on the device of a charge it started.
+      const { serial, chargeId } = await p.charge('STARTED');
+      const response = await stale('RecordDeviceAuthenticated', { serial, chargerId: p.kiosk, chargeId }, 'CHARGER');
       expect(codeOf(response)).toBe('CONFLICT');
       const { extensions, message } = response.body.errors![0];
       expect(extensions).toEqual({ code: 'CONFLICT', details: { streamId: `device-${serial}`, expectedRevision: 0, revision: 2 } });

@@ -74,8 +74,9 @@ describe.each(stores)('commands on one device at the same moment, on %s', (_name
   });
 
   it('24 bad proofs at once are all recorded, each counted on the one before, and all reach the audit', async () => {
-    const serial = await p.device('ACTIVE');
-    const failure = () => send('RecordDeviceAuthenticationFailure', { commandId: randomUUID(), serial, chargerId: p.kiosk, reason: 'BAD_PROOF' }, 'CHARGER');
+    const { serial, chargeId } = await p.charge('STARTED');
+    const failure = () =>
+      send('RecordDeviceAuthenticationFailure', { commandId: randomUUID(), serial, chargerId: p.kiosk, chargeId, reason: 'BAD_PROOF' }, 'CHARGER');
     const answers = await Promise.all(Array.from({ length: 24 }, failure));
     expect(answers.map(codeOf)).toEqual(Array(24).fill(undefined));
     const counted = answers.map((a) => receiptOf(a).events[0].data.consecutiveFailures).sort((a: number, b: number) => a - b);

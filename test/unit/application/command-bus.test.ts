@@ -280,7 +280,10 @@ describe('the command bus', () => {
 
 describe('the command bus decides the commands on one stream one after another', () => {
   const routes = [{ aggregate: deviceAggregate }];
-  const failure = (serial: string) => ({ type: 'RecordDeviceAuthenticationFailure', data: { serial, chargerId: 'kiosk-1', reason: 'BAD_PROOF' } });
+  const failure = (serial: string) => ({
+    type: 'RecordDeviceAuthenticationFailure',
+    data: { serial, chargerId: 'kiosk-1', chargeId: 'charge-1', reason: 'BAD_PROOF' },
+  });
   const bind = (serial: string, userId: string) => ({ type: 'BindDevice', data: { serial, userId } });
   let store: InMemoryEventStore;
   beforeEach(() => {
