@@ -191,8 +191,8 @@ export class CommandBus {
    * append and decide again (a burst of 24 used up the retries), and two sendings of one command id
    * would both pass as first sendings, the store taking the second's events for a retry of the
    * first's. Streams stay concurrent, so the store still commits appends to many streams together;
-   * only writers in other processes are left to the expected revision (and between processes, a
-   * second sending at the same moment still passes for a retry). `work` is told whether a
+   * only writers in other processes are left to the expected revision (a second sending in
+   * another process at the same moment is found at append, and answered as a resend). `work` is told whether a
    * command ahead of it in the lane has written since it came: it was sent against the state
    * before that write, as a command that lost a race was.
    */
@@ -256,6 +256,9 @@ export class CommandBus {
     }));
     try {
       const appended = await this.store.append(streamId, events, revision < 0 ? 'no_stream' : revision);
+      // Another process recorded this command id first: the next attempt reads its events and
+      // answers as a resend of it (its receipt, or IDEMPOTENCY_KEY_REUSED when the arguments differ).
+      if (appended.replayed) return 'retry';
       return E.right({
         commandId: envelope.commandId,
         streamId,

@@ -37,6 +37,12 @@ export interface AppendResult {
   readonly nextRevision: number;
   /** Global position of the last event appended (or found, for an idempotent re-append). */
   readonly position: number;
+  /**
+   * The events' ids were already stored, so nothing was written: what is stored under them may not
+   * be what this append carried (another process sent the same command id at the same moment).
+   * EventStoreDB answers such an append as a success without saying so.
+   */
+  readonly replayed?: true;
 }
 
 export interface ReadStreamOptions {

@@ -49,5 +49,5 @@ const replayed = (streamId: string, ids: readonly string[], found: readonly Stor
     }
   });
   const last = byId.get(ids[ids.length - 1]) as StoredRef;
-  return { nextRevision: last.revision, position: last.position };
+  return { nextRevision: last.revision, position: last.position, replayed: true };
 };

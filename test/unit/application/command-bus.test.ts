@@ -362,6 +362,30 @@ describe('the command bus decides the commands on one stream one after another',
     results.forEach(ok);
   });
 
+  it('answers one command id sent to two processes at once as a resend: the other arguments are refused, naming the field', async () => {
+    const setup = new CommandBus(store, routes);
+    await distributed(setup, 'UKEY-LANE-9');
+    // Both buses decide on the DISTRIBUTED device before either appends.
+    let arrived = 0;
+    let releaseFirst!: () => void;
+    const held: EventStore = Object.assign(Object.create(store) as EventStore, {
+      append: async (...args: Parameters<EventStore['append']>) => {
+        if (++arrived === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
+        else releaseFirst();
+        return store.append(...args);
+      },
+    });
+    const env = envelope(userAdmin);
+    const results = await Promise.all(
+      ['u-a', 'u-b'].map((userId) => new CommandBus(held, routes).execute(env, bind('UKEY-LANE-9', userId))),
+    );
+    const stored = (await store.readStream('device-UKEY-LANE-9')).map((e) => e.data as { userId?: string });
+    expect(stored).toHaveLength(3);
+    const winner = results.findIndex(E.isRight);
+    expect(ok(results[winner]).events[0].data).toEqual(expect.objectContaining({ userId: stored[2].userId }));
+    expect(error(results[1 - winner])).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { type: 'BindDevice with a different userId' } });
+  });
+
   it('still decides again when another process wrote first; refused by the new state, the command is CONFLICT with it', async () => {
     const setup = new CommandBus(store, routes);
     await distributed(setup, 'UKEY-LANE-8');
