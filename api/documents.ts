@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { DocumentNode, GraphQLError, GraphQLSchema, parse, validate, ValidationRule } from 'graphql';
+import { DocumentNode, GraphQLError, GraphQLSchema, Kind, parse, validate, ValidationRule, visit } from 'graphql';
 
 export interface DocumentOptions {
   readonly schema: GraphQLSchema;
@@ -64,4 +64,26 @@ export const documents = ({ schema, validationRules, maxTokens, capacity }: Docu
     if (cache.size > capacity) cache.delete(cache.keys().next().value!);
     return E.right(document);
   };
+};
+
+/**
+ * The argument path (`input.kind`) of the literal a validation error is about, read from the
+ * document's text: graphql names a wrong literal's type and place in the text, not its field.
+ */
+export const literalPath = (error: GraphQLError): string | undefined => {
+  const offset = error.nodes?.[0]?.loc?.start;
+  if (offset === undefined || error.source === undefined) return undefined;
+  const path: string[] = [];
+  let found: string | undefined;
+  const named = (kind: Kind) => kind === Kind.ARGUMENT || kind === Kind.OBJECT_FIELD;
+  visit(parse(error.source), {
+    enter: (node) => {
+      if (named(node.kind)) path.push((node as { name: { value: string } }).name.value);
+      else if (found === undefined && path.length > 0 && node.loc?.start === offset) found = path.join('.');
+    },
+    leave: (node) => {
+      if (named(node.kind)) path.pop();
+    },
+  });
+  return found;
 };

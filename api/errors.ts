@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { CommandError, storeUnavailable } from '../application/errors';
 import { StoreUnavailableError } from '../application/ports/event-store';
+import { literalPath } from './documents';
 import { describeError, Log } from './log';
 
 /** The platform's codes: a client reads them with their message and acts on them. */
@@ -85,7 +86,8 @@ export const errorMasker =
     const code = formatted.extensions?.code;
     if (original instanceof GraphQLError && typeof code === 'string' && CLIENT_CODES.has(code)) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const field = code === 'GRAPHQL_VALIDATION_FAILED' ? literalPath(original) : undefined;
+      return { ...formatted, ...(field !== undefined && { message: `${field}: ${formatted.message}` }), extensions };
     }
     log('graphql.unexpected_error', {
       path: formatted.path ?? null,

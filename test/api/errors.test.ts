@@ -74,12 +74,24 @@ describe('errors a console can act on', () => {
     const quoted = await p.gql('{ device(serial: "UKEY-000001", consistentWith: "6") { serial } }', {}, 'USER_ADMIN');
     expect(quoted.body.errors).toEqual([
       {
-        message: 'Expected value of type "SafeInt", found "6"; SafeInt must be a whole number',
+        message: 'consistentWith: Expected value of type "SafeInt", found "6"; SafeInt must be a whole number',
         locations: [{ line: 1, column: 49 }],
         extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
       },
     ]);
     expect(await p.head()).toBe(before);
+  });
+
+  it('names the argument field of a wrong literal, as it does a wrong variable', async () => {
+    const literal = (input: string) =>
+      p.gql(`mutation { initializeDevice(input: { ${input} }) { position } }`, {}, 'SECURITY_ADMIN');
+    const fields = `commandId: "${randomUUID()}", serial: "UKEY-LIT-01", credentialKind: CERTIFICATE, credentialFingerprint: "${'f'.repeat(64)}"`;
+    const kind = await literal(`${fields}, kind: UKEYY`);
+    expect(kind.body.errors?.map((e) => e.message)).toEqual(['input.kind: Value "UKEYY" does not exist in "DeviceKind" enum.']);
+    const revision = await literal(`${fields}, kind: UKEY, expectedRevision: 99999999999`);
+    expect(revision.body.errors?.map((e) => e.message)).toEqual([
+      'input.expectedRevision: Int cannot represent non 32-bit signed integer value: 99999999999',
+    ]);
   });
 
   it('names every field that breaks a domain rule, as the console knows it', async () => {
