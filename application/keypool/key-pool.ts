@@ -21,11 +21,13 @@ export interface TakenRange {
 }
 
 /**
- * Within a process a pool's commands take turns, so a pool that kept changing was moved by another
- * process writing the same log; the bus's words ("another console") would blame the wrong party.
+ * Within a process a pool's commands take turns, so a pool that kept changing through all the bus's
+ * attempts was moved by another process writing the same log; the bus's words ("another console")
+ * would blame the wrong party. Other CONFLICTs (a command overtaken by one ahead of it, a stale
+ * expected revision) keep the bus's words, which say what changed.
  */
 const fromAnotherProcess = (sourceId: string, error: CommandError): CommandError =>
-  error.code === 'CONFLICT'
+  error.code === 'CONFLICT' && error.details?.attempts !== undefined
     ? {
         ...error,
         message:

@@ -79,6 +79,29 @@ describe('kiosks charging their own devices at once', () => {
   }, 60_000);
 });
 
+describe('one platform process', () => {
+  it("a pool command overtaken by another command of the same process keeps the bus's words, which say what changed", async () => {
+    const p = open('overtaken');
+    try {
+      expect(E.isRight(await p.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+      expect(E.isRight(await p.pool.take(SYSTEM, SOURCE, 'r-1', 16, 'charge-900'))).toBe(true);
+      // A console's destroyKeyRange goes to the bus itself, ahead of the pool's issue in the stream's turn.
+      const [destroyed, issued] = await Promise.all([
+        p.bus.execute({ commandId: 'destroy-r-1', actor: SYSTEM }, { type: 'DestroyKeyRange', data: { sourceId: SOURCE, rangeId: 'r-1', reason: 'operator' } }),
+        p.pool.issue(SYSTEM, SOURCE, 'r-1', 'UKEY-FLOW-900'),
+      ]);
+      expect(E.isRight(destroyed)).toBe(true);
+      expect(E.isLeft(issued) && issued.left).toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringMatching(/changed while this command was decided .* and the command no longer applies: /),
+        details: { refusal: 'INVALID_STATE' },
+      });
+    } finally {
+      await p.close();
+    }
+  });
+});
+
 describe('two platform processes on one log', () => {
   it('a reservation that loses every race to the other process says so, not that a console is acting', async () => {
     const other = open('two-processes');
