@@ -161,9 +161,7 @@ const serve = async (): Promise<void> => {
   out('Fill the key pool:   npm run qkmp -- keys generate --bytes 65536');
   out('Register a gateway:  npm run qkmp -- sae register --id GW-NORTH-1 --out ./gateway-north');
   out('Stop with Ctrl-C.');
-  const headKeeper = keepHead(auditOptions(platform), (reason) =>
-    process.stderr.write(`qkmp: ALERT: ${reason}; run: npm run qkmp -- audit verify\n`),
-  );
+  const headKeeper = keepHead(auditOptions(platform), (message) => process.stderr.write(`qkmp: ALERT: ${message}\n`));
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

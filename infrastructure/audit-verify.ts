@@ -102,6 +102,8 @@ const readHead = (file: string, key: Buffer): ChainHead | 'forged' | undefined =
   }
 };
 
+const RUN_VERIFY = 'run: npm run qkmp -- audit verify';
+
 export interface HeadKeeper {
   /** Verifies what was appended since the last step and records the new head; what a step found. */
   step(): Promise<ChainReport | undefined>;
@@ -112,35 +114,44 @@ export interface HeadKeeper {
  * Keeps the recorded head up with the log while the server runs: every `intervalMs`, verifies only
  * the events appended since the recorded head and records the new one. Events cut from the end of
  * the log then show at the next verification even when no one ran one in between, except those of
- * the last interval. A step that finds the chain broken records nothing and tells `onBroken` once
- * per first bad position; `audit verify` says the rest.
+ * the last interval. A step that finds the chain broken records nothing; what it finds, and a step
+ * that cannot finish (the store down, the head file not writable), is told to `alert` once, until
+ * a step finds nothing wrong again. `audit verify` says the rest.
  */
 export const keepHead = (
   { store, headFile: file, headKey }: AuditVerifyOptions,
-  onBroken: (reason: string) => void,
+  alert: (message: string) => void,
   intervalMs = 1000,
 ): HeadKeeper | undefined => {
   const verifyChain = store.verifyChain?.bind(store);
   if (verifyChain === undefined || file === undefined) return undefined;
-  let reported: number | null | undefined;
-  let stepping: Promise<ChainReport | undefined> | undefined;
+  let told: string | undefined;
+  const tell = (message: string | undefined): void => {
+    if (message !== undefined && message !== told) alert(message);
+    told = message;
+  };
   const step = async (): Promise<ChainReport | undefined> => {
     const seen = readHead(file, headKey);
     if (seen === 'forged') {
-      if (reported !== null) onBroken(`${file}, the head the last verification saw, is not sealed with this platform's key`);
-      reported = null;
+      tell(`${file}, the head the last verification saw, is not sealed with this platform's key: ${RUN_VERIFY}`);
       return undefined;
     }
     const report = await verifyChain(seen === undefined ? {} : { since: seen });
-    if (!report.ok) {
-      if (reported !== report.firstBadPosition) onBroken(`audit chain broken at position ${report.firstBadPosition}: ${report.reason}`);
-      reported = report.firstBadPosition;
-    } else if (report.head !== null && report.head.position !== seen?.position) writeHead(file, report.head, headKey);
+    if (report.ok && report.head !== null && report.head.position !== seen?.position) writeHead(file, report.head, headKey);
+    tell(report.ok ? undefined : `audit chain broken at position ${report.firstBadPosition}: ${report.reason}; ${RUN_VERIFY}`);
     return report;
   };
+  let stepping: Promise<ChainReport | undefined> | undefined;
   // One step at a time: a slow store must not pile them up.
-  const once = (): Promise<ChainReport | undefined> => (stepping ??= step().finally(() => (stepping = undefined)));
-  const timer = setInterval(() => void once().catch(() => undefined), intervalMs);
+  const once = (): Promise<ChainReport | undefined> =>
+    (stepping ??= step()
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        tell(`the audit head is not kept up with the log (${reason}): check that the event store answers and the data directory is writable`);
+        return undefined;
+      })
+      .finally(() => (stepping = undefined)));
+  const timer = setInterval(() => void once(), intervalMs);
   timer.unref();
   return { step: once, stop: () => clearInterval(timer) };
 };

@@ -66,6 +66,20 @@ describe('the head a running server keeps', () => {
     }
   });
 
+  it('given a head file it cannot write, when it steps again and again, then it tells once', async () => {
+    await store.append('device-A', [newEvent()], 'no_stream');
+    fs.writeFileSync(path.join(dir, 'not-a-folder'), '');
+    const told: string[] = [];
+    const keeper = keepHead({ ...options, headFile: path.join(dir, 'not-a-folder', 'audit-head.json') }, (message) => told.push(message), 60_000)!;
+    try {
+      expect(await keeper.step()).toBeUndefined();
+      await keeper.step();
+      expect(told).toEqual([expect.stringMatching(/^the audit head is not kept up with the log: .*ENOTDIR/)]);
+    } finally {
+      keeper.stop();
+    }
+  });
+
   it('keeps no head for a log in memory, which is gone at exit', () => {
     expect(keepHead({ ...options, headFile: undefined }, () => undefined)).toBeUndefined();
   });
