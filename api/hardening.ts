@@ -99,10 +99,6 @@ export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHa
   };
 };
 
-/**
- * Express's default would answer body errors with an HTML page: a client gets JSON in GraphQL's
- * error shape instead, and anything unexpected is logged and masked.
- */
 /** Any other path: where GraphQL is, in the API's error shape rather than Express's HTML page. */
 export const notServed =
   (graphqlPath: string): RequestHandler =>
@@ -110,6 +106,10 @@ export const notServed =
     res.status(404).json(errorBody('NOT_FOUND', `nothing is served at this path; GraphQL is at ${graphqlPath}`));
   };
 
+/**
+ * Express's default would answer body errors with an HTML page: a client gets JSON in GraphQL's
+ * error shape instead, and anything unexpected is logged and masked.
+ */
 export const jsonErrors =
   (log: Log, maxBodyBytes: number): ErrorRequestHandler =>
   (error: { type?: unknown; message?: unknown }, _req, res, next) => {

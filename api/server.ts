@@ -128,7 +128,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     express.json({ limit: limits.maxBodyBytes, inflate: false }),
     expressMiddleware(apollo, { context: contextOf }),
   );
-  // Other routes of this server mount here, before the error handler.
+  // Other routes of this server mount here, before the error handler and the catch-all after it.
   app.use(jsonErrors(log, limits.maxBodyBytes));
   app.use(notServed(GRAPHQL_PATH));
 

@@ -418,14 +418,20 @@ const reasonOf = (cause: unknown): string =>
       ? cause.message || ((cause as NodeJS.ErrnoException).code ?? cause.name)
       : String(cause);
 
+const argv = process.argv.slice(2);
+
 // A reader that stops early (`| head -1`) closes the pipe: say what may be lost instead of a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
-  process.stderr.write('qkmp: the output was closed before all of it was written; a token it held is lost: make a new one with admin rotate --id ID\n');
+  const printsToken = argv[0] === 'admin' && (argv[1] === 'create' || argv[1] === 'rotate');
+  process.stderr.write(
+    'qkmp: the output was closed before all of it was written' +
+      (printsToken ? '; the token it held is lost: make a new one with admin rotate --id ID\n' : '\n'),
+  );
   process.exit(1);
 });
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+main(argv).catch((error: unknown) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`qkmp: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);

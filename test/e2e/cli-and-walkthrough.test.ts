@@ -93,6 +93,17 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(noRole.stderr).toMatch(/--role must be one of SECURITY_ADMIN/);
   });
 
+  it('says what a reader that stopped early lost, instead of a stack trace', () => {
+    const piped = (...args: string[]) =>
+      spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" ${args.join(' ')} | head -c 0; echo "exit \${PIPESTATUS[0]}" >&2`], {
+        env: env(dataDir),
+        encoding: 'utf8',
+      });
+    const token = piped('admin', 'create', '--name', 'piped', '--role', 'AUDITOR');
+    expect(token.stderr).toBe('qkmp: the output was closed before all of it was written; the token it held is lost: make a new one with admin rotate --id ID\nexit 1\n');
+    expect(piped('audit', 'verify').stderr).toBe('qkmp: the output was closed before all of it was written\nexit 1\n');
+  });
+
   it('names the variable when the configuration is wrong', () => {
     const run = spawnSync(process.execPath, [cli, 'audit', 'verify'], {
       env: { ...env(dataDir), QKMP_EVENT_STORE: 'mysql://x' },
