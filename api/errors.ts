@@ -56,13 +56,18 @@ const inputField = (field: string): string => field.replace(/^data\./, '');
  * Events the store holds but this build cannot read are a fault of the platform, not of the
  * request: they are thrown as plain errors, so they are logged and masked.
  */
-export const commandFailure = (error: CommandError, presentState?: (state: unknown) => unknown): GraphQLError => {
+export const commandFailure = (
+  error: CommandError,
+  presentState?: (state: unknown) => unknown,
+  /** What to send again when the state is withheld; a mutation without expectedRevision says its own. */
+  resend: (revision: unknown) => string = (revision) => `send the command again with expectedRevision ${revision} if it still applies`,
+): GraphQLError => {
   if (error.code === 'UNKNOWN_EVENT_TYPE' || error.code === 'MALFORMED_EVENT') throw new Error(error.message);
   const message = error.issues ? error.message.replace(/(^|; )data\./g, '$1') : error.message;
   const state = 'currentState' in error ? error.currentState : undefined;
   const withheld =
     state !== undefined && presentState === undefined
-      ? `; its state is not shown, as this caller may not read it: send the command again with expectedRevision ${error.details?.revision} if it still applies`
+      ? `; its state is not shown, as this caller may not read it: ${resend(error.details?.revision)}`
       : '';
   return clientError(error.code, message + withheld, {
     ...(error.issues && { issues: error.issues.map((issue) => ({ field: inputField(issue.field), rule: issue.rule })) }),

@@ -147,7 +147,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
           socket.close(CloseCode.InternalServerError, 'Internal server error');
           return false;
         }
-        if (E.isRight(authentication) && authentication.right !== null && header !== undefined) {
+        if (E.isRight(authentication) && header !== undefined) {
           // The token may have been retired while its check was finishing, too late for the notice.
           if (!access.holdsToken(authentication.right, header)) {
             socket.close(CloseCode.Unauthorized, TOKEN_RETIRED);

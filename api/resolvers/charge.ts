@@ -21,7 +21,7 @@ const chargeKeys =
     await allowed(deps.access.authorizeCommand(principal, { type: 'ReserveKeyRange', data: reservation }));
     if (principal === null) throw new Error('chargeKeys was authorized without a principal');
     const delivered = await deps.charging.deliver({ id: principal.id, role: principal.role }, input.chargeId, input.bytes, rangeId);
-    if (E.isLeft(delivered)) throw commandFailure(delivered.left);
+    if (E.isLeft(delivered)) throw commandFailure(delivered.left, undefined, () => 'send chargeKeys again if the charge still needs key');
     return { ...delivered.right, keys: delivered.right.keys.map(({ keyId, key }) => ({ keyId, key: key.toString('base64') })) };
   };
 

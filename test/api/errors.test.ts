@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '../../application/command-bus';
+import { conflict } from '../../application/errors';
+import { commandFailure } from '../../api/errors';
 import { EventStore, StoreUnavailableError } from '../../application/ports/event-store';
 import { ViewsUnavailableError } from '../../application/ports/view-store';
 import { MemoryViewStore } from '../../infrastructure/read-models/memory-view-store';
@@ -425,5 +427,21 @@ describe('error masking', () => {
     expect(entries).toMatch(/RedisViewStore\.hashes/);
     expect(entries).not.toContain(p.tokens.USER_ADMIN);
     expect(entries).not.toContain('UKEY-SECRET1');
+  });
+});
+
+describe('a CONFLICT whose state is withheld', () => {
+  const lost = conflict('keypool-bb84', 5, 42, { balance: 'secret to this caller' });
+
+  it('tells the caller to send the command again with the current revision', () => {
+    const error = commandFailure(lost);
+    expect(error.message).toMatch(/its state is not shown, as this caller may not read it: send the command again with expectedRevision 42 if it still applies$/);
+    expect(error.extensions).not.toHaveProperty('currentState');
+  });
+
+  it('gives the advice of a mutation that takes no expectedRevision instead', () => {
+    const error = commandFailure(lost, undefined, () => 'send chargeKeys again if the charge still needs key');
+    expect(error.message).toMatch(/may not read it: send chargeKeys again if the charge still needs key$/);
+    expect(error.message).not.toMatch(/expectedRevision/);
   });
 });
