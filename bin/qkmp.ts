@@ -152,6 +152,7 @@ const serve = async (): Promise<void> => {
   out(`  events:      ${describeEventStore(config.eventStore)}`);
   out(`  views:       ${describeReadModels(config.readModels)}`);
   out(`  key vault:   ${config.vaultFile}`);
+  if (config.auditHeadFile !== undefined) out(`  audit head:  ${config.auditHeadFile} (kept up with the log while this server runs)`);
   out(`  master key:  ${config.masterKey !== undefined ? 'from QKMP_MASTER_KEY' : config.masterKeyFile}${platform.masterKeyCreated ? ' (created now: back it up, the audit chain and the key vault depend on it)' : ''}`);
   out(`  CA:          ${pkiDir(config.dataDir)} (signs the key delivery interface's certificates)`);
   const shared = SAME_INSTALLATION.filter((variable) => process.env[variable] !== undefined);

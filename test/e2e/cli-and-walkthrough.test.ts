@@ -157,6 +157,7 @@ describe('the command line and the README walk-through, end to end', () => {
 
     const { url, output } = await start();
     expect(output()).toContain(path.join(dataDir, 'qkmp.db'));
+    expect(output()).toContain(`audit head:  ${path.join(dataDir, 'audit-head.json')}`);
     expect(output()).toMatch(/admin create --name .* --role SECURITY_ADMIN/);
     // The commands it suggests act on this installation only in a shell with the same variables.
     expect(output()).toMatch(/In another shell, set QKMP_DATA_DIR as for this server first/);
