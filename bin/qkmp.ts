@@ -102,6 +102,12 @@ const listenOn = async (
   }
 };
 
+/** Stops before a vault that is not this log's could be filled, shredded or drawn from. */
+const ownVault = async (core: Core, config: Config): Promise<void> => {
+  const mismatch = await core.keyPool.vaultMismatch(config.keySource.sourceId);
+  if (mismatch !== undefined) fail(`key vault ${config.vaultFile}: ${mismatch}`);
+};
+
 /** What a command in another shell must share with the server to act on the same installation. */
 const SAME_INSTALLATION = [
   'QKMP_EVENT_STORE',
@@ -123,6 +129,7 @@ const SAME_INSTALLATION = [
 const serve = async (): Promise<void> => {
   const config = loadConfig();
   const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: ${error.message}\n`));
+  await ownVault(platform, config);
   const recovered = await platform.keyPool.recover(SYSTEM('qkmp-serve'), config.keySource.sourceId);
   if (E.isLeft(recovered)) fail(`key pool recovery: ${recovered.left.message}`);
   else if (recovered.right.length > 0) {
@@ -323,6 +330,7 @@ const keys = async (action: string | undefined, values: Record<string, string | 
   try {
     const release = lockSource(config.dataDir, source.sourceId);
     try {
+      await ownVault(core, config);
       out(`filling key pool ${source.sourceId} with ${bytes} bytes from ${source.description}`);
       const filled = await fillPool(core.keyPool, source, SYSTEM('qkmp-keys'), bytes, progressBar());
       if (E.isLeft(filled)) fail(filled.left.message);

@@ -126,10 +126,23 @@ const DEFAULT_LOG = 'qkmp.db';
  * embedded default, then PostgreSQL, say) never lets one log's key pool shred another's key
  * material, nor one log's recorded head judge another log. The embedded default keeps plain names.
  */
-const ofTheLog = (dataDir: string, eventStore: EventStoreConfig, name: string, extension: string): string => {
+const ofTheLog = (dataDir: string, eventStore: Exclude<EventStoreConfig, { kind: 'memory' }>, name: string, extension: string): string => {
   if (eventStore.kind === 'sqlite' && eventStore.file === path.join(dataDir, DEFAULT_LOG)) return path.join(dataDir, `${name}${extension}`);
-  const log = createHash('sha256').update(describeEventStore(eventStore)).digest('hex').slice(0, 12);
+  const log = createHash('sha256').update(whereTheLogIs(eventStore)).digest('hex').slice(0, 12);
   return path.join(dataDir, `${name}-${eventStore.kind}-${log}${extension}`);
+};
+
+/**
+ * What names a log whatever the address's other parts: not the user, the password or connection
+ * options, which change without moving the log. A host name spelled another way still names
+ * another file; the key pool then finds its vault empty and refuses to start (KeyPool.vaultMismatch).
+ */
+const whereTheLogIs = (eventStore: Exclude<EventStoreConfig, { kind: 'memory' }>): string => {
+  if (eventStore.kind === 'sqlite') return eventStore.file;
+  const url = new URL(eventStore.url);
+  return eventStore.kind === 'postgres'
+    ? `${url.hostname}:${url.port || '5432'}${url.pathname}#${eventStore.schema}`
+    : `${url.host}${url.pathname}`;
 };
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {

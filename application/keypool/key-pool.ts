@@ -60,6 +60,25 @@ export class KeyPool {
     return this.bus.load(keyPoolAggregate, sourceId);
   }
 
+  /**
+   * Why the vault cannot be this log's, or undefined. A pool's available bytes are taken into ranges
+   * whole and never shredded, so a vault holding fewer of the pool's bytes than the log counts
+   * available is another log's, or a new, empty file (an event store address written another way
+   * names another one). Filling or recovering through it would shred or lose what the log counts.
+   */
+  async vaultMismatch(sourceId: string): Promise<string | undefined> {
+    const pool = await this.state(sourceId);
+    if (E.isLeft(pool)) return undefined;
+    const { available } = pool.right.state.balance;
+    const held = await this.vault.held(sourceId);
+    if (held >= available) return undefined;
+    return (
+      `it holds ${held} bytes of key pool ${sourceId}, where the log counts ${available} available: it is not this log's vault. ` +
+      'QKMP_EVENT_STORE written another way (another host name for the same database) names another vault file: ' +
+      "set QKMP_EVENT_STORE as before, or QKMP_VAULT_FILE to the file that holds this log's key"
+    );
+  }
+
   commitment(label: string, material: Uint8Array): string {
     return commitmentOf(this.commitmentKey, label, material);
   }

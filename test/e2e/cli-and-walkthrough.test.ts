@@ -296,6 +296,23 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(first.status).toBe(0);
   });
 
+  it("refuses to fill or serve through a vault that holds less of the pool than the log counts", async () => {
+    expect(qkmp(dataDir, 'keys', 'generate', '--bytes', '4096').status).toBe(0);
+    // As a store address written another way would: a new, empty vault file for the same log.
+    const elsewhere = { ...env(dataDir), QKMP_VAULT_FILE: path.join(dataDir, 'vault-new.db') };
+    const refusal = new RegExp(
+      `^qkmp: key vault ${path.join(dataDir, 'vault-new.db')}: it holds 0 bytes of key pool bb84, where the log counts \\d+ available: it is not this log's vault\\.`,
+    );
+    const fill = spawnSync(process.execPath, [cli, 'keys', 'generate', '--bytes', '4096'], { env: elsewhere, encoding: 'utf8', timeout: 60_000 });
+    expect(fill.status).toBe(1);
+    expect(fill.stderr).toMatch(refusal);
+    const serve = spawn(process.execPath, [cli, 'serve'], { env: elsewhere });
+    let stderr = '';
+    serve.stderr.on('data', (chunk) => (stderr += chunk));
+    expect(await new Promise((resolve) => serve.once('exit', resolve))).toBe(1);
+    expect(stderr).toMatch(refusal);
+  });
+
   it('audit verify on an empty log says there is no head yet, and records none', () => {
     const run = qkmp(dataDir, 'audit', 'verify');
     expect(run.status).toBe(0);

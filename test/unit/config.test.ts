@@ -76,8 +76,11 @@ describe('configuration from the environment', () => {
     expect(new Set(files).size).toBe(files.length);
     for (const file of files) expect(path.dirname(file!)).toBe(dataDir);
     expect(others[0].vaultFile).toMatch(/\/vault-postgres-[0-9a-f]{12}\.db$/);
-    // The same log under the same address finds the same files at the next start.
-    expect(loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test' })).toEqual(others[0]);
+    // The same log under the same address finds the same files at the next start, whoever logs in and however.
+    for (const address of ['postgres://postgres@127.0.0.1:5432/test', 'postgresql://qkmp:s3cret@127.0.0.1/test?sslmode=disable']) {
+      const again = loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: address });
+      expect([again.vaultFile, again.auditHeadFile]).toEqual([others[0].vaultFile, others[0].auditHeadFile]);
+    }
     expect(loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test', QKMP_VAULT_FILE: '/k/v.db' }).vaultFile).toBe('/k/v.db');
   });
 
