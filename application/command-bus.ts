@@ -7,6 +7,7 @@ import { CommandEnvelope } from './command-envelope';
 import { decodeAll } from './event-decoding';
 import { eventIdFor } from './event-ids';
 import { tokenFields } from './access/tokens';
+import { Turns } from './turns';
 import { invalidInput } from '../domain/shared/errors';
 import { CommandError, conflict, idempotencyKeyReused, overtaken, staleRevision, storeUnavailable } from './errors';
 import {
@@ -64,9 +65,8 @@ interface CachedStream {
   readonly byCommand: ImmutableMap<string, readonly RecordedEvent[]>;
 }
 
-/** The commands on one stream in this process, queued; see CommandBus.inLane. */
+/** What is kept beside the commands queued on one stream in this process; see CommandBus.inLane. */
 interface Lane {
-  tail: Promise<void>;
   /** Commands of the lane that appended events. */
   writes: number;
 }
@@ -104,7 +104,7 @@ export class CommandBus {
   // this a key pool of 10^5 ranges would be read and folded whole for every command.
   private readonly cache = new Map<string, CachedStream>();
   private readonly cachedStreams: number;
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lanes = new Turns<string, Lane>(() => ({ writes: 0 }));
 
   constructor(
     private readonly store: EventStore,
@@ -197,21 +197,14 @@ export class CommandBus {
    * before that write, as a command that lost a race was.
    */
   private inLane(streamId: string, work: (writtenSinceArrival: () => boolean) => Promise<Outcome>): Promise<Outcome> {
-    const lane = this.lanes.get(streamId) ?? { tail: Promise.resolve(), writes: 0 };
-    this.lanes.set(streamId, lane);
-    const arrivedAfter = lane.writes;
-    const run = lane.tail.then(() => work(() => lane.writes > arrivedAfter));
-    const tail = run.then(
-      (outcome) => {
+    return this.lanes.run(streamId, (lane) => {
+      const arrivedAfter = lane.writes;
+      return async () => {
+        const outcome = await work(() => lane.writes > arrivedAfter);
         if (E.isRight(outcome) && !outcome.right.replayed) lane.writes++;
-      },
-      () => undefined, // the caller gets the failure; the next command still runs
-    );
-    lane.tail = tail;
-    void tail.then(() => {
-      if (lane.tail === tail) this.lanes.delete(streamId);
+        return outcome;
+      };
     });
-    return run;
   }
 
   private async attempt(

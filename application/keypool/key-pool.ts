@@ -5,6 +5,7 @@ import { Actor } from '../command-envelope';
 import { CommandBus, CommandResult } from '../command-bus';
 import { CommandError } from '../errors';
 import { KeyVault } from '../ports/key-vault';
+import { Turns } from '../turns';
 
 type Outcome<A> = Promise<E.Either<CommandError, A>>;
 
@@ -46,8 +47,7 @@ const fromAnotherProcess = (sourceId: string, error: CommandError): CommandError
  * queue per pool, and a slow step outside the log (reading the vault) keeps no one waiting.
  */
 export class KeyPool {
-  /** Per pool, the last command queued: the next waits for it. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly turns = new Turns<string>();
 
   constructor(
     private readonly bus: CommandBus,
@@ -207,7 +207,7 @@ export class KeyPool {
 
   /** Ingestions that never reached the log left bytes past the pool's end: shred them. Hold the ingest lock. */
   discardUnrecorded(sourceId: string): Promise<void> {
-    return this.queued(sourceId, async () => {
+    return this.turns.run(sourceId, () => async () => {
       const pool = await this.state(sourceId);
       if (E.isRight(pool)) await this.vault.discardFrom(sourceId, pool.right.state.balance.ingested);
     });
@@ -237,19 +237,6 @@ export class KeyPool {
 
   /** Runs `work` in its turn on the pool: a CONFLICT it meets came from another process. */
   private inTurn<A>(sourceId: string, work: () => Outcome<A>): Outcome<A> {
-    return this.queued(sourceId, work).then(E.mapLeft((error) => fromAnotherProcess(sourceId, error)));
-  }
-
-  /** Runs `work` after everything queued before it on the pool, whatever became of that. */
-  private queued<A>(sourceId: string, work: () => Promise<A>): Promise<A> {
-    const run = (this.queues.get(sourceId) ?? Promise.resolve()).then(work);
-    const done = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(sourceId, done);
-    // The last in the queue clears it, so pools no longer used leave nothing behind.
-    void done.then(() => this.queues.get(sourceId) === done && this.queues.delete(sourceId));
-    return run;
+    return this.turns.run(sourceId, () => work).then(E.mapLeft((error) => fromAnotherProcess(sourceId, error)));
   }
 }
