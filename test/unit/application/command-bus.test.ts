@@ -362,19 +362,24 @@ describe('the command bus decides the commands on one stream one after another',
     results.forEach(ok);
   });
 
-  it('answers one command id sent to two processes at once as a resend: the other arguments are refused, naming the field', async () => {
-    const setup = new CommandBus(store, routes);
-    await distributed(setup, 'UKEY-LANE-9');
-    // Both buses decide on the DISTRIBUTED device before either appends.
+  /** The store as two processes' buses see it: the first append waits for the second, so both decide on one state. */
+  const meetingAtAppend = (store: EventStore): EventStore => {
     let arrived = 0;
     let releaseFirst!: () => void;
-    const held: EventStore = Object.assign(Object.create(store) as EventStore, {
+    return Object.assign(Object.create(store) as EventStore, {
       append: async (...args: Parameters<EventStore['append']>) => {
         if (++arrived === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
         else releaseFirst();
         return store.append(...args);
       },
     });
+  };
+
+  it('answers one command id sent to two processes at once as a resend: the other arguments are refused, naming the field', async () => {
+    const setup = new CommandBus(store, routes);
+    await distributed(setup, 'UKEY-LANE-9');
+    // Both buses decide on the DISTRIBUTED device before either appends.
+    const held = meetingAtAppend(store);
     const env = envelope(userAdmin);
     const results = await Promise.all(
       ['u-a', 'u-b'].map((userId) => new CommandBus(held, routes).execute(env, bind('UKEY-LANE-9', userId))),
@@ -390,16 +395,8 @@ describe('the command bus decides the commands on one stream one after another',
     const setup = new CommandBus(store, routes);
     await distributed(setup, 'UKEY-LANE-8');
     ok(await setup.execute(envelope(userAdmin), bind('UKEY-LANE-8', 'u-a')));
-    // Two processes' buses: the first append waits for the second, so both decide on the ACTIVE device.
-    let arrived = 0;
-    let releaseFirst!: () => void;
-    const held: EventStore = Object.assign(Object.create(store) as EventStore, {
-      append: async (...args: Parameters<EventStore['append']>) => {
-        if (++arrived === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
-        else releaseFirst();
-        return store.append(...args);
-      },
-    });
+    // Both buses decide on the ACTIVE device.
+    const held = meetingAtAppend(store);
     const freeze = (bus: CommandBus) => bus.execute(envelope(userAdmin), { type: 'FreezeDevice', data: { serial: 'UKEY-LANE-8', reason: 'audit' } });
     const results = await Promise.all([freeze(new CommandBus(held, routes)), freeze(new CommandBus(held, routes))]);
     expect(results.filter(E.isRight)).toHaveLength(1);
