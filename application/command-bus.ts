@@ -164,8 +164,9 @@ export class CommandBus {
     if (E.isLeft(envelope)) return envelope;
     const command = decodeMessage<Message>(this.commandCodecs, commandInput, 'command');
     if (E.isLeft(command)) return command;
-    // Invariant 2 for what callers type: a token pasted into free text would be kept for good.
-    const pasted = tokenFields(command.right.data);
+    // Invariant 2 for what callers type: a token pasted into free text, or as an id, would be kept for good.
+    const { commandId, correlationId, causationId } = envelope.right;
+    const pasted = [...tokenFields({ commandId, correlationId, causationId }), ...tokenFields(command.right.data)];
     if (pasted.length > 0) return E.left(invalidInput(pasted));
     const route = this.routes.get(command.right.type)!;
     const target = route.aggregate.targetOf(command.right);

@@ -157,6 +157,9 @@ describe('the command bus', () => {
       expect(freeze.issues?.map((i) => i.field)).toEqual(['reason']);
       expect(JSON.stringify(freeze)).not.toContain(pasted);
       expect(await store.readAll()).toEqual(before);
+      const asId = error(await bus.execute({ ...envelope(), commandId: pasted.slice(-48) }, { type: 'FreezeDevice', data: { serial: 'UKEY-000006', reason: 'audit' } }));
+      expect(asId.issues?.map((i) => i.field)).toEqual(['commandId']);
+      expect(await store.readAll()).toEqual(before);
     });
 
     it('an unknown command type lists the known ones', async () => {
