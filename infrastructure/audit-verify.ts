@@ -114,7 +114,9 @@ export interface HeadKeeper {
  * Keeps the recorded head up with the log while the server runs: every `intervalMs`, verifies only
  * the events appended since the recorded head and records the new one. Events cut from the end of
  * the log then show at the next verification even when no one ran one in between, except those of
- * the last interval. A step that finds the chain broken records nothing; what it finds, and a step
+ * the last interval. It verifies from the newest head it has seen, so deleting the record, or
+ * putting an older one back, while it runs hides no cut. A step that finds the chain broken
+ * records nothing; what it finds, and a step
  * that cannot finish (the store down, the head file not writable), is told to `alert` once, until
  * a step finds nothing wrong again. `audit verify` says the rest.
  */
@@ -130,14 +132,20 @@ export const keepHead = (
     if (message !== undefined && message !== told) alert(message);
     told = message;
   };
+  /** The newest head this process verified: a record deleted or put back older cannot take it away. */
+  let kept: ChainHead | undefined;
   const step = async (): Promise<ChainReport | undefined> => {
-    const seen = readHead(file, headKey);
-    if (seen === 'forged') {
+    const recorded = readHead(file, headKey);
+    if (recorded === 'forged') {
       tell(`${file}, the head the last verification saw, is not sealed with this platform's key: ${RUN_VERIFY}`);
       return undefined;
     }
-    const report = await verifyChain(seen === undefined ? {} : { since: seen });
-    if (report.ok && report.head !== null && report.head.position !== seen?.position) writeHead(file, report.head, headKey);
+    const since = recorded === undefined || (kept !== undefined && kept.position > recorded.position) ? kept : recorded;
+    const report = await verifyChain(since === undefined ? {} : { since });
+    if (report.ok && report.head !== null) {
+      kept = report.head;
+      if (report.head.position !== recorded?.position || report.head.chain !== recorded.chain) writeHead(file, report.head, headKey);
+    }
     tell(report.ok ? undefined : `audit chain broken at position ${report.firstBadPosition}: ${report.reason}; ${RUN_VERIFY}`);
     return report;
   };

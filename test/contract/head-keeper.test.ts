@@ -80,6 +80,24 @@ describe('the head a running server keeps', () => {
     }
   });
 
+  it('given the record deleted and the end cut while it runs, when it steps, then it tells and records no head of the cut log', async () => {
+    await store.append('device-A', [newEvent(), newEvent(), newEvent()], 'no_stream');
+    const told: string[] = [];
+    const keeper = keepHead(options, (message) => told.push(message), 60_000)!;
+    try {
+      expect((await keeper.step())?.head?.position).toBe(3);
+      fs.rmSync(options.headFile!);
+      cutFrom(3);
+      await store.append('device-B', [newEvent()], 'no_stream');
+      expect(await keeper.step()).toMatchObject({ ok: false, firstBadPosition: 3 });
+      await keeper.step();
+      expect(told).toEqual([expect.stringMatching(/^audit chain broken at position 3: /)]);
+      expect(fs.existsSync(options.headFile!)).toBe(false);
+    } finally {
+      keeper.stop();
+    }
+  });
+
   it('keeps no head for a log in memory, which is gone at exit', () => {
     expect(keepHead({ ...options, headFile: undefined }, () => undefined)).toBeUndefined();
   });
