@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/Either';
-import { chargeAggregate } from '../../domain/charge';
+import { chargeAggregate, MAX_DELIVERY_BYTES } from '../../domain/charge';
 import { invalidInput, invalidState, notFound } from '../../domain/shared/errors';
 import { Actor } from '../command-envelope';
 import { CommandBus } from '../command-bus';
@@ -53,8 +53,10 @@ export const deliverChargeKeys = async (
     const hint = `all ${charge.bytes} bytes it asked for are delivered; complete it once the device has stored them, or fail it if it has not`;
     return E.left(invalidState('charge', chargeId, charge.status, 'deliver more keys to', hint));
   }
-  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > remaining) {
-    return E.left(invalidInput([{ field: 'bytes', rule: `must be a whole number from 1 to ${remaining}, the bytes this charge still needs` }]));
+  const most = Math.min(remaining, MAX_DELIVERY_BYTES);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > most) {
+    const why = most === remaining ? 'the bytes this charge still needs' : `at most ${MAX_DELIVERY_BYTES} a call; call again for the rest`;
+    return E.left(invalidInput([{ field: 'bytes', rule: `must be a whole number from 1 to ${most}, ${why}` }]));
   }
   const taken = await pool.take(actor, charge.sourceId, rangeId, bytes, chargeId);
   if (E.isLeft(taken)) return taken;

@@ -18,6 +18,7 @@ export const chargeAggregate: Aggregate<ChargeState, ChargeCommand, ChargeEvent,
 
 export { chargeCommandCodecs, chargeEventCodecs, initialChargeState };
 export { chargeFailureCodes } from './events';
+export { MAX_CHARGE_BYTES, MAX_DELIVERY_BYTES } from './commands';
 export { deliveredRangeStatus } from './state';
 export type { ChargeCommand, ChargeEvent, ChargeDecisionState, ChargeState };
 export type { VerificationMethod } from './commands';

@@ -81,6 +81,19 @@ describe('chargeKeys', () => {
     }
   });
 
+  it('hands out at most 64 KiB a call, so no answer holds a whole pool, and reserves nothing past it', async () => {
+    const [chargeId, serial, sourceId] = [p.newId('charge'), await p.device('ACTIVE'), await p.pool()];
+    await p.system('StartCharge', { chargeId, deviceSerial: serial, chargerId: p.kiosk, sourceId, bytes: 1024 * 1024 });
+    await p.system('RecordChargeDeviceVerification', { chargeId, verified: true, method: 'CERTIFICATE' });
+    const before = await p.head();
+    const answer = await p.gql(CHARGE_KEYS, { input: { chargeId, bytes: 64 * 1024 + 1 } }, 'CHARGER');
+    expect(answer.body.errors?.[0]).toMatchObject({
+      message: 'bytes: must be a whole number from 1 to 65536, at most 65536 a call; call again for the rest',
+      extensions: { code: 'INVALID_INPUT' },
+    });
+    expect(await p.store.readAll({ after: before })).toEqual([]);
+  });
+
   it('refuses a charge whose device is not verified yet, and reserves nothing', async () => {
     const { chargeId } = await p.charge('STARTED');
     const before = await p.head();

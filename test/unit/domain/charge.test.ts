@@ -160,8 +160,16 @@ describe('charge: StartCharge', () => {
     expect(error.issues).toEqual([
       { field: 'data.deviceSerial', rule: expect.stringMatching(/^must be a device serial number/) },
       { field: 'data.sourceId', rule: expect.stringMatching(/^is required \(an identifier/) },
-      { field: 'data.bytes', rule: 'must be a whole number greater than 0' },
+      { field: 'data.bytes', rule: 'must be a whole number of bytes from 1 to 9437184 (9 MiB)' },
     ]);
+  });
+
+  it("refuses more than the paper's largest charging volume, 9 MiB", () => {
+    given()
+      .when({ type: 'StartCharge', data: { ...start.data, bytes: 9 * 1024 * 1024 } })
+      .then({ ...started, data: { ...started.data, bytes: 9 * 1024 * 1024 } } as ChargeEvent);
+    const error = given().when({ type: 'StartCharge', data: { ...start.data, bytes: 9 * 1024 * 1024 + 1 } }).thenError('INVALID_INPUT');
+    expect(error.issues).toEqual([{ field: 'data.bytes', rule: 'must be a whole number of bytes from 1 to 9437184 (9 MiB)' }]);
   });
 });
 
