@@ -65,6 +65,17 @@ interface CachedStream {
   readonly byCommand: ImmutableMap<string, readonly RecordedEvent[]>;
 }
 
+/** Says nothing of the command: its arguments and target are not the sender's to learn. */
+const ANOTHERS = "another principal's command";
+
+/**
+ * Whether a command id's earlier use was the same sender's: only then is the first receipt, or
+ * what differs from it, the sender's to see. The platform's own tools send one id from whichever
+ * of them comes first (a range destroyed by recovery or by key custody), so SYSTEM is one sender.
+ */
+const sameSender = ({ actor }: CommandEnvelope, earlier: RecordedEvent): boolean =>
+  earlier.metadata.actorId === actor.id || (earlier.metadata.actorRole === 'SYSTEM' && actor.role === 'SYSTEM');
+
 /** What is kept beside the commands queued on one stream in this process; see CommandBus.inLane. */
 interface Lane {
   /** Commands of the lane that appended events. */
@@ -265,7 +276,7 @@ export class CommandBus {
       if (error instanceof WrongExpectedRevisionError) return 'retry';
       // Event ids derive from the command id: taken in another stream, the id was used for another target.
       if (error instanceof EventIdConflictError) {
-        return E.left(idempotencyKeyReused(envelope.commandId, await this.usedFor(error.usedAt), `${command.type} on ${streamId}`));
+        return E.left(idempotencyKeyReused(envelope.commandId, await this.usedFor(error.usedAt, envelope), `${command.type} on ${streamId}`));
       }
       if (error instanceof StoreUnavailableError) return E.left(storeUnavailable(error.message));
       throw error;
@@ -273,10 +284,11 @@ export class CommandBus {
   }
 
   /** The earlier command whose event holds the id, as far as the store can tell: one event is read. */
-  private async usedFor(usedAt: EventIdConflictError['usedAt']): Promise<string> {
+  private async usedFor(usedAt: EventIdConflictError['usedAt'], envelope: CommandEnvelope): Promise<string> {
     if (usedAt === undefined) return 'a command on another target';
     const read = await this.guard(() => this.store.readStream(usedAt.streamId, { fromRevision: usedAt.revision, maxCount: 1 }));
     const earlier = E.isRight(read) ? read.right[0] : undefined;
+    if (earlier !== undefined && !sameSender(envelope, earlier)) return ANOTHERS;
     return `${earlier?.metadata.commandType ?? 'a command'} on ${usedAt.streamId}`;
   }
 
@@ -286,6 +298,7 @@ export class CommandBus {
     streamId: string,
     earlier: readonly RecordedEvent[],
   ): E.Either<CommandError, CommandResult> {
+    if (!sameSender(envelope, earlier[0])) return E.left(idempotencyKeyReused(envelope.commandId, ANOTHERS, command.type));
     const usedBy = earlier[0].metadata.commandType;
     if (usedBy !== command.type) return E.left(idempotencyKeyReused(envelope.commandId, usedBy, command.type));
     const changed = changedArguments(command, earlier);

@@ -121,7 +121,7 @@ describe('the command bus', () => {
       ok(await bus.execute(envelope(), initialize('UKEY-000017')));
       const distribute = { type: 'DistributeDevice', data: { serial: 'UKEY-000017', organisation: 'grid-east' } };
       const reads = jest.spyOn(store, 'readStream');
-      const refused = error(await bus.execute({ ...env, actor: userAdmin }, distribute));
+      const refused = error(await bus.execute(env, distribute));
       // The earlier command is named from its one event, not from its whole stream.
       expect(reads).toHaveBeenCalledWith('device-UKEY-000016', { fromRevision: 0, maxCount: 1 });
       reads.mockRestore();
@@ -130,6 +130,21 @@ describe('the command bus', () => {
         details: { usedBy: 'InitializeDevice on device-UKEY-000016', type: 'DistributeDevice on device-UKEY-000017' },
       });
       expect(await store.readStream('device-UKEY-000017')).toHaveLength(1);
+    });
+
+    it("tells another principal who reuses an id nothing of the earlier command: not its type, target, arguments or receipt", async () => {
+      const env = envelope();
+      ok(await bus.execute(env, initialize('UKEY-000018')));
+      ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial: 'UKEY-000018', organisation: 'grid-east' } }));
+      const bob = { ...env, actor: userAdmin };
+      const sameStream = error(await bus.execute(bob, { type: 'BindDevice', data: { serial: 'UKEY-000018', userId: 'u-b' } }));
+      const sameCommand = error(await bus.execute(bob, initialize('UKEY-000018')));
+      ok(await bus.execute(envelope(), initialize('UKEY-000019')));
+      const otherStream = error(await bus.execute(bob, { type: 'DistributeDevice', data: { serial: 'UKEY-000019', organisation: 'grid-east' } }));
+      for (const refused of [sameStream, sameCommand, otherStream]) {
+        expect(refused).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { usedBy: "another principal's command" } });
+        expect(JSON.stringify(refused)).not.toMatch(/InitializeDevice on|UKEY-000018|credentialFingerprint/);
+      }
     });
   });
 
