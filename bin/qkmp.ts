@@ -102,6 +102,9 @@ const listenOn = async (
   }
 };
 
+/** A reservation older than this was stranded by a process that stopped: a delivery takes milliseconds. */
+const STRANDED_AFTER_MS = 60_000;
+
 /** Stops before a vault that is not this log's could be filled, shredded or drawn from. */
 const ownVault = async (core: Core, config: Config): Promise<void> => {
   const mismatch = await core.keyPool.vaultMismatch(config.keySource.sourceId);
@@ -130,11 +133,18 @@ const serve = async (): Promise<void> => {
   const config = loadConfig();
   const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: ${error.message}\n`));
   await ownVault(platform, config);
-  const recovered = await platform.keyPool.recover(SYSTEM('qkmp-serve'), config.keySource.sourceId);
-  if (E.isLeft(recovered)) fail(`key pool recovery: ${recovered.left.message}`);
-  else if (recovered.right.length > 0) {
-    out(`key pool ${config.keySource.sourceId}: ${recovered.right.length} ranges were reserved when the platform stopped; destroyed, never reissued`);
-  }
+  // Stranded reservations are swept at start and then every STRANDED_AFTER_MS; a younger one may be
+  // another server's delivery under way on the same log.
+  const sweep = async (): Promise<void> => {
+    const recovered = await platform.keyPool.recover(SYSTEM('qkmp-serve'), config.keySource.sourceId, new Date(Date.now() - STRANDED_AFTER_MS));
+    if (E.isLeft(recovered)) fail(`key pool recovery: ${recovered.left.message}`);
+    else if (recovered.right.length > 0) {
+      out(`key pool ${config.keySource.sourceId}: ${recovered.right.length} ranges reserved over a minute ago were never delivered; destroyed, never reissued`);
+    }
+  };
+  await sweep();
+  const sweeping = setInterval(() => void sweep().catch((error: Error) => process.stderr.write(`qkmp: ${error.message}\n`)), STRANDED_AFTER_MS);
+  sweeping.unref();
   const keyDelivery = createKeyDeliveryServer({
     delivery: platform.keyDelivery,
     authority: await openAuthority(pkiDir(config.dataDir)),
@@ -176,6 +186,7 @@ const serve = async (): Promise<void> => {
     stopping = true;
     out('qkmp: stopping');
     headKeeper?.stop();
+    clearInterval(sweeping);
     await keyDelivery.close();
     await server.close();
     await platform.close();

@@ -192,12 +192,18 @@ export class KeyPool {
 
   /**
    * After a crash: a range still RESERVED may have left the platform half-delivered, so it is
-   * destroyed, never reissued. Run it where nothing else is taking ranges (at start).
+   * destroyed, never reissued. Only ranges reserved before `reservedBefore` (by default, all): a
+   * delivery takes milliseconds, so one reserved a while ago was stranded, while a recent one may
+   * be another process's delivery under way.
    */
-  async recover(actor: Actor, sourceId: string): Outcome<readonly string[]> {
-    const pool = await this.state(sourceId);
+  async recover(actor: Actor, sourceId: string, reservedBefore?: Date): Outcome<readonly string[]> {
+    const pool = await this.bus.load(keyPoolAggregate, sourceId);
     if (E.isLeft(pool)) return pool;
-    const stranded = [...pool.right.state.ranges.values()].filter((r) => r.status === 'RESERVED').map((r) => r.rangeId);
+    const { state, byCommand } = pool.right;
+    const reservedAt = (rangeId: string) => Date.parse(byCommand.get(`reserve-${rangeId}`)?.[0].metadata.occurredAt ?? '');
+    // A reservation whose time cannot be read counts as old.
+    const stale = (rangeId: string) => reservedBefore === undefined || !(reservedAt(rangeId) >= reservedBefore.getTime());
+    const stranded = [...state.ranges.values()].filter((r) => r.status === 'RESERVED' && stale(r.rangeId)).map((r) => r.rangeId);
     for (const rangeId of stranded) {
       const destroyed = await this.destroy(actor, sourceId, rangeId, 'reserved when the platform stopped: destroyed, never reissued');
       if (E.isLeft(destroyed)) return destroyed;

@@ -103,6 +103,29 @@ describe('one platform process', () => {
 });
 
 describe('two platform processes on one log', () => {
+  it("a server starting beside another destroys only reservations older than its cut-off, never a delivery under way", async () => {
+    const first = open('beside');
+    try {
+      expect(E.isRight(await first.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+      expect(E.isRight(await first.pool.take(SYSTEM, SOURCE, 'stranded', 16, 'charge-1'))).toBe(true);
+      const cutOff = new Date(Date.now() + 1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(E.isRight(await first.pool.take(SYSTEM, SOURCE, 'under-way', 16, 'charge-2'))).toBe(true);
+      const second = open('beside');
+      try {
+        const recovered = await second.pool.recover(SYSTEM, SOURCE, cutOff);
+        expect(E.isRight(recovered) && recovered.right).toEqual(['stranded']);
+        const pool = await second.pool.state(SOURCE);
+        const status = (rangeId: string) => (E.isRight(pool) ? pool.right.state.ranges.get(rangeId)?.status : undefined);
+        expect([status('stranded'), status('under-way')]).toEqual(['DESTROYED', 'RESERVED']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+    }
+  });
+
   it('a reservation that loses every race to the other process says so, not that a console is acting', async () => {
     const other = open('two-processes');
     expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
