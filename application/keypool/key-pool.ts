@@ -21,6 +21,11 @@ export interface TakenRange {
   readonly material: Buffer;
 }
 
+/** Rounds of the bus's attempts a pool command gets against another process's writes. */
+const POOL_ROUNDS = 4;
+
+const outlastedAttempts = (error: CommandError): boolean => error.code === 'CONFLICT' && error.details?.attempts !== undefined;
+
 /**
  * Within a process a pool's commands take turns, so a pool that kept changing through all the bus's
  * attempts was moved by another process writing the same log; the bus's words ("another console")
@@ -28,7 +33,7 @@ export interface TakenRange {
  * expected revision) keep the bus's words, which say what changed.
  */
 const fromAnotherProcess = (sourceId: string, error: CommandError): CommandError =>
-  error.code === 'CONFLICT' && error.details?.attempts !== undefined
+  outlastedAttempts(error)
     ? {
         ...error,
         message:
@@ -241,8 +246,18 @@ export class KeyPool {
     return this.inTurn(sourceId, () => this.bus.execute({ commandId, actor }, command));
   }
 
-  /** Runs `work` in its turn on the pool: a CONFLICT it meets came from another process. */
-  private inTurn<A>(sourceId: string, work: () => Outcome<A>): Outcome<A> {
-    return this.turns.run(sourceId, () => work).then(E.mapLeft((error) => fromAnotherProcess(sourceId, error)));
+  /**
+   * Runs `work` in its turn on the pool. A pool that kept changing through all the bus's attempts
+   * was moved by another process's kiosks: a few more rounds, further apart, let both through
+   * rather than fail a charge half delivered. An outlasted attempt wrote nothing, so it is safe to repeat.
+   */
+  private async inTurn<A>(sourceId: string, work: () => Outcome<A>): Outcome<A> {
+    for (let round = 1; ; round++) {
+      const result = await this.turns.run(sourceId, () => work);
+      if (E.isRight(result) || !outlastedAttempts(result.left) || round >= POOL_ROUNDS) {
+        return E.mapLeft((error: CommandError) => fromAnotherProcess(sourceId, error))(result);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** round));
+    }
   }
 }

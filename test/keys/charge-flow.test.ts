@@ -126,6 +126,29 @@ describe('two platform processes on one log', () => {
     }
   });
 
+  it('a reservation that loses a round of races to the other process tries again later, and gets its range', async () => {
+    const other = open('one-busy-round');
+    expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+    let taken = 0;
+    // For the bus's first 5 attempts, the other process has just reserved a range each time.
+    const p = open('one-busy-round', (store) =>
+      Object.assign(Object.create(store) as EventStore, {
+        append: async (...args: Parameters<EventStore['append']>) => {
+          if (args[0] === `keypool-${SOURCE}` && taken < 5) await other.pool.take(SYSTEM, SOURCE, `other-${++taken}`, 16, `other-${taken}`);
+          return store.append(...args);
+        },
+      }),
+    );
+    try {
+      const mine = await p.pool.take(SYSTEM, SOURCE, 'mine-1', 16, 'mine-1');
+      expect(E.isRight(mine)).toBe(true);
+      expect(taken).toBe(5);
+    } finally {
+      await p.close();
+      await other.close();
+    }
+  });
+
   it('a reservation that loses every race to the other process says so, not that a console is acting', async () => {
     const other = open('two-processes');
     expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
