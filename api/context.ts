@@ -25,6 +25,8 @@ export interface ApiContext {
   /** Who is asking: neither HTTP nor WebSocket admits a request without a working token (null is AccessControl's to refuse). */
   readonly principal: Principal | null;
   readonly budget: OperationBudget;
+  /** Counts a refusal against the principal's rate limit (over HTTP; a WebSocket has its own caps). */
+  readonly refused?: () => void;
 }
 
 /** What every resolver module is built from. */

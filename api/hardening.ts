@@ -1,5 +1,5 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, ValidationContext, ValidationRule } from 'graphql';
 import { addressKey, principalOf } from './authentication';
 import { errorBody } from './errors';
@@ -78,8 +78,9 @@ const refusedAs = (measure: string, limit: number, remedy: string) => ({
  * headers of the IETF draft (draft-ietf-httpapi-ratelimit-headers-08), without the partition key,
  * which would cost a hash per request.
  */
-export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHandler => {
+export const rateLimiter = ({ windowMs, limit, refusalWeight = 10 }: Limits['rateLimit']): RateLimiter => {
   const windows = new FixedWindows(windowMs);
+  const keyOf = (req: Request, res: Response) => principalOf(res)?.id ?? addressKey(req.socket.remoteAddress);
   const seconds = Math.ceil(windowMs / 1000);
   const name = `"${limit}-in-${seconds}sec"`;
   const policy = `${name}; q=${limit}; w=${seconds}`;
@@ -88,8 +89,8 @@ export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHa
     `too many requests: at most ${limit} every ${windowMs / 1000} s per principal; ` +
       'wait for the time the RateLimit header gives, then retry',
   );
-  return (req, res, next) => {
-    const window = windows.count(principalOf(res)?.id ?? addressKey(req.socket.remoteAddress));
+  const handler: RequestHandler = (req, res, next) => {
+    const window = windows.count(keyOf(req, res));
     const left = windows.secondsLeft(window);
     res.setHeader('RateLimit-Policy', policy);
     res.setHeader('RateLimit', `${name}; r=${Math.max(0, limit - window.count)}; t=${left}`);
@@ -97,7 +98,20 @@ export const rateLimiter = ({ windowMs, limit }: Limits['rateLimit']): RequestHa
     res.setHeader('Retry-After', String(left));
     res.status(429).json(refusal);
   };
+  return {
+    handler,
+    refused: (req, res) => {
+      // The request itself was counted once already.
+      for (let i = 1; i < refusalWeight; i++) windows.count(keyOf(req, res));
+    },
+  };
 };
+
+export interface RateLimiter {
+  readonly handler: RequestHandler;
+  /** Counts a refusal the request met against its principal's window. */
+  readonly refused: (req: Request, res: Response) => void;
+}
 
 /** Any other path: where GraphQL is, in the API's error shape rather than Express's HTML page. */
 export const notServed =

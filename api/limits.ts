@@ -13,8 +13,13 @@ export interface Limits {
   readonly maxTokens: number;
   /** JSON request bodies and WebSocket messages. */
   readonly maxBodyBytes: number;
-  /** Requests per principal in each window (per address for a browser opening the landing page). */
-  readonly rateLimit: { readonly windowMs: number; readonly limit: number };
+  /**
+   * Requests per principal in each window (per address for a browser opening the landing page). A
+   * refusal (FORBIDDEN, audited) counts `refusalWeight` requests: aliases make one request many
+   * refusals, each an AccessDenied event, so a principal's refusals are bounded at limit / weight a
+   * window (plus one request's aliases), while every one is still audited. Default 10.
+   */
+  readonly rateLimit: { readonly windowMs: number; readonly limit: number; readonly refusalWeight?: number };
   /**
    * Requests refused for want of a working token (none, malformed, unknown, revoked) per address in
    * each window, each audited once; past it, such requests are answered 429 and not audited. A
@@ -51,7 +56,7 @@ export const defaultLimits: Limits = {
   maxDirectives: 20,
   maxTokens: 2000,
   maxBodyBytes: 64 * 1024,
-  rateLimit: { windowMs: 60_000, limit: 600 },
+  rateLimit: { windowMs: 60_000, limit: 600, refusalWeight: 10 },
   authenticationFailures: { windowMs: 60_000, limit: 20 },
   cachedDocuments: 500,
   maxWebSockets: 1000,

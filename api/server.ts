@@ -119,14 +119,17 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   await apollo.start();
 
   // One route for every method: its handlers run in turn without the per-middleware path matching of app.use.
+  const limiter = rateLimiter(limits.rateLimit);
   app.all(
     GRAPHQL_PATH,
     noStore,
     authenticateRequests(authenticator, !production),
-    rateLimiter(limits.rateLimit),
+    limiter.handler,
     // Only uncompressed JSON: requests are small, and a decompressor is one more parser facing the network.
     express.json({ limit: limits.maxBodyBytes, inflate: false }),
-    expressMiddleware(apollo, { context: contextOf }),
+    expressMiddleware(apollo, {
+      context: async (args) => ({ ...(await contextOf(args)), refused: () => limiter.refused(args.req, args.res) }),
+    }),
   );
   // Other routes of this server mount here, before the error handler and the catch-all after it.
   app.use(jsonErrors(log, limits.maxBodyBytes));

@@ -37,8 +37,8 @@ export const auditResolvers = (env: ResolverEnv) => {
     Subscription: {
       auditFeed: {
         // Authorized as the audit query: the feed shows the same entries as they are recorded.
-        subscribe: async (_parent: unknown, args: { filter?: FeedFilter | null }, { principal }: ApiContext) => {
-          await allowed(deps.access.authorizeQuery(principal, 'audit'));
+        subscribe: async (_parent: unknown, args: { filter?: FeedFilter | null }, context: ApiContext) => {
+          await allowed(deps.access.authorizeQuery(context.principal, 'audit'), context);
           const filter = await fromViews(async () => matches(present(args.filter)));
           return live<AuditEntry>(
             (push) => deps.changes.onChange((change) => change.audit.forEach(push)),

@@ -14,11 +14,12 @@ import { commandMutations } from './commands';
  */
 const chargeKeys =
   ({ deps }: ResolverEnv) =>
-  async (_parent: unknown, { input }: { input: { chargeId: string; bytes: number } }, { principal }: ApiContext) => {
+  async (_parent: unknown, { input }: { input: { chargeId: string; bytes: number } }, context: ApiContext) => {
+    const { principal } = context;
     const rangeId = `r-${randomUUID()}`;
     const sourceId = (await deps.charging.sourceOf(input.chargeId)) ?? 'none';
     const reservation = { sourceId, rangeId, length: input.bytes, chargeId: input.chargeId };
-    await allowed(deps.access.authorizeCommand(principal, { type: 'ReserveKeyRange', data: reservation }));
+    await allowed(deps.access.authorizeCommand(principal, { type: 'ReserveKeyRange', data: reservation }), context);
     if (principal === null) throw new Error('chargeKeys was authorized without a principal');
     const delivered = await deps.charging.deliver({ id: principal.id, role: principal.role }, input.chargeId, input.bytes, rangeId);
     if (E.isLeft(delivered)) throw commandFailure(delivered.left, undefined, () => 'send chargeKeys again if the charge still needs key');

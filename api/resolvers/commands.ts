@@ -33,10 +33,11 @@ export const commandMutations = (
       .filter((type) => hasMutation(commandPolicy[type as CommandType]))
       .map((type) => [
         mutationName(type),
-        async (_parent: unknown, { input }: { input: CommandInput }, { principal }: ApiContext) => {
+        async (_parent: unknown, { input }: { input: CommandInput }, context: ApiContext) => {
+          const { principal } = context;
           const { commandId, expectedRevision, ...data } = input;
           const command = { type, data };
-          await allowed(deps.access.authorizeCommand(principal, command));
+          await allowed(deps.access.authorizeCommand(principal, command), context);
           // AccessControl grants no command to a request without a principal; reaching here without one is a bug.
           if (principal === null) throw new Error(`${type} was authorized without a principal`);
           const envelope = {

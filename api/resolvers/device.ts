@@ -39,11 +39,12 @@ export const deviceResolvers = (env: ResolverEnv) => {
     Subscription: {
       deviceChanged: {
         // Authorized as the device query for one serial, as the devices query for all of them.
-        subscribe: async (_parent: unknown, { serial }: { serial?: string | null }, { principal }: ApiContext) => {
+        subscribe: async (_parent: unknown, { serial }: { serial?: string | null }, context: ApiContext) => {
           await allowed(
             serial == null
-              ? deps.access.authorizeQuery(principal, 'devices')
-              : deps.access.authorizeQuery(principal, 'device', serial),
+              ? deps.access.authorizeQuery(context.principal, 'devices')
+              : deps.access.authorizeQuery(context.principal, 'device', serial),
+            context,
           );
           const one = serial == null ? undefined : checked(Serial, 'serial', serial);
           return live<string>(

@@ -69,7 +69,7 @@ export const query =
     target?: (args: A) => string,
   ) =>
   async (_parent: unknown, args: A & Consistent, context: ApiContext): Promise<R> => {
-    await allowed(env.deps.access.authorizeQuery(context.principal, operation, target?.(args)));
+    await allowed(env.deps.access.authorizeQuery(context.principal, operation, target?.(args)), context);
     return fromViews(async () => {
       if (args.consistentWith != null) await reachViews(env, logPosition('consistentWith', args.consistentWith));
       return read(args, context);

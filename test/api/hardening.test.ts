@@ -287,6 +287,29 @@ describe('rate limit', () => {
   });
 });
 
+describe('refusals against the rate limit', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await Platform.start({ limits: { rateLimit: { windowMs: 60_000, limit: 100, refusalWeight: 10 } } });
+  });
+  afterAll(() => p.close());
+
+  it('counts each refusal ten requests, so aliases cannot flood the audit, though each refusal is audited', async () => {
+    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: device(serial: "UKEY-000001") { serial }`).join(' ');
+    const before = await p.head();
+    const refused = await p.gql(`{ ${aliases} }`, {}, 'GATEWAY');
+    expect(refused.status).toBe(200);
+    expect(refused.body.errors?.map((e) => e.extensions?.code)).toEqual(Array(15).fill('FORBIDDEN'));
+    // 1 + 15 x 10 > 100: the principal's window is spent.
+    const next = await p.gql('{ viewsStatus { position } }', {}, 'GATEWAY');
+    expect(next.status).toBe(429);
+    const written = await p.store.readAll({ after: before });
+    expect(written.filter((e) => e.type === 'AccessDenied')).toHaveLength(15);
+    // Another principal is not held back.
+    expect((await p.gql('{ pools { sourceId } }', {}, 'USER_ADMIN')).status).toBe(200);
+  });
+});
+
 describe('caching', () => {
   let p: Platform;
   beforeAll(async () => {
