@@ -170,7 +170,11 @@ export class CommandBus {
     if (this.cache.size > this.cachedStreams) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  async execute(envelopeInput: unknown, commandInput: unknown): Promise<E.Either<CommandError, CommandResult>> {
+  /**
+   * `admit` runs in the command's turn on its stream, before it is decided: a check that must still
+   * hold then (the sender's charger not revoked meanwhile) throws to refuse it.
+   */
+  async execute(envelopeInput: unknown, commandInput: unknown, admit?: () => Promise<void>): Promise<E.Either<CommandError, CommandResult>> {
     const envelope = decode(CommandEnvelope, envelopeInput);
     if (E.isLeft(envelope)) return envelope;
     const command = decodeMessage<Message>(this.commandCodecs, commandInput, 'command');
@@ -184,6 +188,7 @@ export class CommandBus {
     const streamId = streamOf(route.aggregate, target);
 
     return this.inLane(streamId, async (writtenSinceArrival) => {
+      await admit?.();
       for (let attempt = 1; ; attempt++) {
         const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1 || writtenSinceArrival());
         if (outcome !== 'retry') return outcome;

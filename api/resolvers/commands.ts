@@ -45,7 +45,8 @@ export const commandMutations = (
             actor: { id: principal.id, role: principal.role },
             ...(expectedRevision != null && { expectedRevision }),
           };
-          const result = await deps.bus.execute(envelope, command);
+          // Checked again in the command's turn: a charger revoked while it queued is refused then.
+          const result = await deps.bus.execute(envelope, command, () => allowed(deps.access.authorizeCommand(principal, command), context));
           if (E.isLeft(result)) {
             const shown = mayReadStateOf(principal, aggregate, aggregate.targetOf(command));
             throw commandFailure(result.left, shown ? (state) => presentState(state, data) : undefined);

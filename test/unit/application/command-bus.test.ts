@@ -380,6 +380,30 @@ describe('the command bus decides the commands on one stream one after another',
     results.forEach(ok);
   });
 
+  it("checks a command's admission again in its turn: one refused by then is never decided or appended", async () => {
+    let release!: () => void;
+    const held: EventStore = Object.assign(Object.create(store) as EventStore, {
+      append: async (...args: Parameters<EventStore['append']>) => {
+        if (args[0] === 'device-UKEY-LANE-10' && release === undefined) await new Promise<void>((resolve) => (release = resolve));
+        return store.append(...args);
+      },
+    });
+    const bus = new CommandBus(held, routes);
+    ok(await new CommandBus(store, routes).execute(envelope(), initialize('UKEY-LANE-10')));
+    let revoked = false;
+    const admit = async () => {
+      if (revoked) throw new Error('the sender was revoked while its command waited');
+    };
+    const first = bus.execute(envelope(), failure('UKEY-LANE-10'), admit);
+    const second = bus.execute(envelope(), failure('UKEY-LANE-10'), admit);
+    await new Promise((resolve) => setImmediate(resolve));
+    revoked = true; // after both were let in, before the second's turn
+    release();
+    ok(await first);
+    await expect(second).rejects.toThrow('the sender was revoked while its command waited');
+    expect(await store.readStream('device-UKEY-LANE-10')).toHaveLength(2);
+  });
+
   /** The store as two processes' buses see it: the first append waits for the second, so both decide on one state. */
   const meetingAtAppend = (store: EventStore): EventStore => {
     let arrived = 0;
