@@ -162,7 +162,8 @@ export const createKeyDeliveryServer = (options: KeyDeliveryServerOptions): KeyD
   app.use(authenticateSae(log));
   app.use(
     rateLimit({
-      ...limits.rateLimit,
+      windowMs: limits.rateLimit.windowMs,
+      limit: limits.rateLimit.limit,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       keyGenerator: (_req, res) => callerOf(res),
