@@ -141,6 +141,8 @@ export class AccessControl {
     const deny = (error: AccessError) => this.deny(principal, operation, targetOf(command), error);
 
     if (principal === null) return deny(unauthenticated(`${operation} needs a principal; ${advice(rule, 'run')}`));
+    // Authenticated when the request came; revoked since (a command waits its turn on a stream), it is refused.
+    if (!this.directory.isActive(principal.id)) return deny(unauthenticated(INVALID_TOKEN));
     if (rule === undefined || !grants(rule, principal.role)) {
       return deny(forbidden(`${article(principal.role)} may not run ${operation}; ${advice(rule, 'run')}`));
     }

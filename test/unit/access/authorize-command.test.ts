@@ -2,6 +2,7 @@ import { streamOf } from '../../../domain/shared/aggregate';
 import * as E from 'fp-ts/Either';
 import { AccessControl, Principal } from '../../../application/access/access-control';
 import { AccessCheckUnavailableError } from '../../../application/access/errors';
+import { revokePrincipal } from '../../../application/access/principals';
 import { commandPolicy, CommandType, governedAggregates, grants } from '../../../application/access/policy';
 import { CommandBus } from '../../../application/command-bus';
 import { storeUnavailable } from '../../../application/errors';
@@ -125,6 +126,18 @@ describe('authorizeCommand without a principal', () => {
   it('names the role whose token to send', async () => {
     const error = await expectDenied(null, sampleCommand('BindDevice'), 'UNAUTHENTICATED', `device-${SERIAL}`);
     expect(error.message).toBe('BindDevice needs a principal; send an Authorization: Bearer token of a USER_ADMIN');
+  });
+});
+
+describe('a principal revoked after it authenticated', () => {
+  it('is refused as UNAUTHENTICATED when its command is authorized, as a queued command is again in its turn', async () => {
+    const admin = await p.principal('USER_ADMIN');
+    expect(E.isRight((await authorize(admin, sampleCommand('BindDevice'))).decision)).toBe(true);
+    const revoked = await revokePrincipal(p.bus, admin.id, 'left the company');
+    if (E.isLeft(revoked)) throw new Error(revoked.left.message);
+    await p.access.caughtUpTo(revoked.right.position);
+    const error = await expectDenied(admin, sampleCommand('BindDevice'), 'UNAUTHENTICATED', `device-${SERIAL}`);
+    expect(error.message).toMatch(/^the bearer token is not valid \(unknown, rotated or revoked\)/);
   });
 });
 
