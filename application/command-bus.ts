@@ -70,11 +70,12 @@ const ANOTHERS = "another principal's command";
 
 /**
  * Whether a command id's earlier use was the same sender's: only then is the first receipt, or
- * what differs from it, the sender's to see. The platform's own tools send one id from whichever
- * of them comes first (a range destroyed by recovery or by key custody), so SYSTEM is one sender.
+ * what differs from it, the sender's to see. Ids the platform derives (destroy-<range>,
+ * consume-<range>) are sent by whichever comes first of its own tools and the principal the range
+ * concerns (key custody and the kiosk, say), so SYSTEM shares them with everyone.
  */
 const sameSender = ({ actor }: CommandEnvelope, earlier: RecordedEvent): boolean =>
-  earlier.metadata.actorId === actor.id || (earlier.metadata.actorRole === 'SYSTEM' && actor.role === 'SYSTEM');
+  earlier.metadata.actorId === actor.id || earlier.metadata.actorRole === 'SYSTEM' || actor.role === 'SYSTEM';
 
 /** What is kept beside the commands queued on one stream in this process; see CommandBus.inLane. */
 interface Lane {
@@ -293,7 +294,8 @@ export class CommandBus {
     if (usedAt === undefined) return 'a command on another target';
     const read = await this.guard(() => this.store.readStream(usedAt.streamId, { fromRevision: usedAt.revision, maxCount: 1 }));
     const earlier = E.isRight(read) ? read.right[0] : undefined;
-    if (earlier !== undefined && !sameSender(envelope, earlier)) return ANOTHERS;
+    if (earlier === undefined) return 'a command on another target';
+    if (!sameSender(envelope, earlier)) return ANOTHERS;
     return `${earlier?.metadata.commandType ?? 'a command'} on ${usedAt.streamId}`;
   }
 
