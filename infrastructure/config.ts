@@ -133,16 +133,20 @@ const ofTheLog = (dataDir: string, eventStore: Exclude<EventStoreConfig, { kind:
 };
 
 /**
- * What names a log whatever the address's other parts: not the user, the password or connection
- * options, which change without moving the log. A host name spelled another way still names
- * another file; the key pool then finds its vault empty and refuses to start (KeyPool.vaultMismatch).
+ * Where the log is, as the driver finds it: the host (or socket folder), port, database and schema,
+ * not the password or options that change without moving the log. Without a database in the path,
+ * PostgreSQL connects to the one named after the user, so the user then names it. A host name
+ * spelled another way still names another file; the key pool then finds its vault short of what
+ * the log counts and refuses to start (KeyPool.vaultMismatch).
  */
 const whereTheLogIs = (eventStore: Exclude<EventStoreConfig, { kind: 'memory' }>): string => {
   if (eventStore.kind === 'sqlite') return eventStore.file;
   const url = new URL(eventStore.url);
-  return eventStore.kind === 'postgres'
-    ? `${url.hostname}:${url.port || '5432'}${url.pathname}#${eventStore.schema}`
-    : `${url.host}${url.pathname}`;
+  if (eventStore.kind === 'eventstoredb') return `${url.host}${url.pathname}`;
+  const host = url.searchParams.get('host') ?? url.hostname;
+  const port = url.searchParams.get('port') ?? (url.port || '5432');
+  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username);
+  return JSON.stringify([host, port, database, eventStore.schema]);
 };
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {

@@ -69,7 +69,7 @@ export const deliverChargeKeys = async (
     length: Math.min(keyBytes, bytes - i * keyBytes),
   }));
   const commitment = pool.commitment(`${sourceId}/${rangeId}`, material);
-  // A destruction that fails leaves the range RESERVED, which the server's sweep destroys within a minute.
+  // A destruction that fails leaves the range RESERVED, which the server's sweep destroys within two minutes.
   const destroy = (why: string) => pool.destroy(actor, sourceId, rangeId, `delivery to charge ${chargeId} ${why}`);
   const delivery = await bus.execute(
     { commandId: `deliver-${rangeId}`, actor },

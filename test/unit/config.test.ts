@@ -76,6 +76,14 @@ describe('configuration from the environment', () => {
     expect(new Set(files).size).toBe(files.length);
     for (const file of files) expect(path.dirname(file!)).toBe(dataDir);
     expect(others[0].vaultFile).toMatch(/\/vault-postgres-[0-9a-f]{12}\.db$/);
+    // Two databases the driver would reach apart never share the files.
+    const apart = [
+      'postgres://alice@db.example:5432',
+      'postgres://bob@db.example:5432',
+      'postgres:///qkmp?host=/run/a',
+      'postgres:///qkmp?host=/run/b',
+    ].map((address) => loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: address }).vaultFile);
+    expect(new Set(apart).size).toBe(apart.length);
     // The same log under the same address finds the same files at the next start, whoever logs in and however.
     for (const address of ['postgres://postgres@127.0.0.1:5432/test', 'postgresql://qkmp:s3cret@127.0.0.1/test?sslmode=disable']) {
       const again = loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: address });
