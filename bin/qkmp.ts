@@ -7,7 +7,7 @@ import { createApiServer } from '../api/server';
 import { checkViews, rebuildViews } from '../read-models/rebuild';
 import { Config, ConfigError, describeEventStore, describeReadModels, loadConfig } from '../infrastructure/config';
 import { MasterKeyError } from '../infrastructure/keys/master-key';
-import { Core, openCore, openPlatform, openViews } from '../infrastructure/platform';
+import { checkVault, Core, openCore, openPlatform, openViews, VaultMismatchError } from '../infrastructure/platform';
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
 import { ChainHead, StoreUnavailableError } from '../application/ports/event-store';
@@ -105,12 +105,6 @@ const listenOn = async (
 /** A reservation older than this was stranded by a process that stopped: a delivery takes milliseconds. */
 const STRANDED_AFTER_MS = 60_000;
 
-/** Stops before a vault that is not this log's could be filled, shredded or drawn from. */
-const ownVault = async (core: Core, config: Config): Promise<void> => {
-  const mismatch = await core.keyPool.vaultMismatch(config.keySource.sourceId);
-  if (mismatch !== undefined) fail(`key vault ${config.vaultFile}: ${mismatch}`);
-};
-
 /** What a command in another shell must share with the server to act on the same installation. */
 const SAME_INSTALLATION = [
   'QKMP_EVENT_STORE',
@@ -132,7 +126,6 @@ const SAME_INSTALLATION = [
 const serve = async (): Promise<void> => {
   const config = loadConfig();
   const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: ${error.message}\n`));
-  await ownVault(platform, config);
   // Stranded reservations are swept at start and then every STRANDED_AFTER_MS; a younger one may be
   // another server's delivery under way on the same log.
   const sweep = async (): Promise<void> => {
@@ -341,7 +334,7 @@ const keys = async (action: string | undefined, values: Record<string, string | 
   try {
     const release = lockSource(config.dataDir, source.sourceId);
     try {
-      await ownVault(core, config);
+      await checkVault(core);
       out(`filling key pool ${source.sourceId} with ${bytes} bytes from ${source.description}`);
       const filled = await fillPool(core.keyPool, source, SYSTEM('qkmp-keys'), bytes, progressBar());
       if (E.isLeft(filled)) fail(filled.left.message);
@@ -460,7 +453,8 @@ main(argv).catch((error: unknown) => {
   const known =
     error instanceof ConfigError || error instanceof MasterKeyError || error instanceof CommandFailed ||
     error instanceof ViewsUnavailableError ||
-    error instanceof SourceBusyError;
+    error instanceof SourceBusyError ||
+    error instanceof VaultMismatchError;
   const line =
     error instanceof StoreUnavailableError
       ? `${error.message}: ${reasonOf(error.cause)}; check QKMP_EVENT_STORE`

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { AccessControl } from '../application/access';
 import { CommandBus } from '../application/command-bus';
 import { EventStore } from '../application/ports/event-store';
@@ -28,8 +29,30 @@ export interface Core {
   readonly bus: CommandBus;
   readonly vault: KeyVault;
   readonly keyPool: KeyPool;
+  /** True when this start created the key vault file. */
+  readonly vaultCreated: boolean;
   close(): Promise<void>;
 }
+
+/** The key vault is not this log's: nothing may fill, shred or draw from it. */
+export class VaultMismatchError extends Error {
+  constructor(file: string, reason: string) {
+    super(`key vault ${file}: ${reason}`);
+    this.name = 'VaultMismatchError';
+  }
+}
+
+/**
+ * Refuses a key vault holding less of the configured pool than the log counts available, before
+ * anything follows the log through it; a vault file this start created is removed again. The
+ * caller closes the core.
+ */
+export const checkVault = async (core: Core): Promise<void> => {
+  const mismatch = await core.keyPool.vaultMismatch(core.config.keySource.sourceId);
+  if (mismatch === undefined) return;
+  if (core.vaultCreated) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${core.config.vaultFile}${suffix}`, { force: true });
+  throw new VaultMismatchError(core.config.vaultFile, mismatch);
+};
 
 /** The whole platform behind the API: the core, views kept by a projector, and access control. */
 export interface Platform extends Core {
@@ -44,13 +67,14 @@ export const openCore = (config: Config): Core => {
   const { key, created } = MasterKey.load(config.masterKeyFile, config.masterKey);
   const store = openEventStore(config.eventStore, key.derive('audit-chain/v1'));
   const bus = new CommandBus(store, commandRoutes);
+  const vaultCreated = config.vaultFile !== ':memory:' && !fs.existsSync(config.vaultFile);
   const vault = SqliteKeyVault.open(config.vaultFile, key.derive('key-vault/v1'));
   const keyPool = new KeyPool(bus, vault, key.derive('key-commitment/v1'));
   const close = async () => {
     await vault.close();
     await store.close();
   };
-  return { config, masterKey: key, masterKeyCreated: created, store, bus, vault, keyPool, close };
+  return { config, masterKey: key, masterKeyCreated: created, store, bus, vault, keyPool, vaultCreated, close };
 };
 
 export const openViews = (config: Config): ViewStore =>
@@ -65,6 +89,7 @@ export const openPlatform = async (config: Config, onFault?: (error: Error) => v
   const projector = new Projector(core.store, views, { onFault: (error) => onFault?.(new Error(`views: ${error.message}`)) });
   let custody: Subscription | undefined;
   try {
+    await checkVault(core);
     const access = await AccessControl.open(core.store, core.bus.load);
     projector.start();
     custody = followKeyCustody(core.store, core.bus, core.keyPool, (error) => onFault?.(new Error(`key custody: ${error.message}`)));

@@ -311,6 +311,8 @@ describe('the command line and the README walk-through, end to end', () => {
     serve.stderr.on('data', (chunk) => (stderr += chunk));
     expect(await new Promise((resolve) => serve.once('exit', resolve))).toBe(1);
     expect(stderr).toMatch(refusal);
+    // Refused before anything followed the log through it, and not left behind.
+    expect(fs.existsSync(path.join(dataDir, 'vault-new.db'))).toBe(false);
   });
 
   it('audit verify on an empty log says there is no head yet, and records none', () => {
