@@ -48,6 +48,8 @@ class UsageError extends Error {}
 class CommandFailed extends Error {}
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+/** Set before a token is written out: a reader that stops early then loses it. */
+let tokenPrinted = false;
 
 const option = (values: Record<string, string | boolean | undefined>, name: string): string => {
   const value = values[name];
@@ -204,12 +206,16 @@ const admin = async (action: string | undefined, values: Record<string, string |
       else {
         out(`principal ${issued.right.principalId} (${role}) created in ${describeEventStore(config.eventStore)}.`);
         out(`token (shown once; send it as "Authorization: Bearer <token>"):`);
+        tokenPrinted = true;
         out(issued.right.token);
       }
     } else if (action === 'rotate') {
       const rotated = await rotatePrincipalToken(core.bus, option(values, 'id'));
       if (E.isLeft(rotated)) fail(rotated.left.message);
-      else out(`new token for ${rotated.right.principalId} (shown once):\n${rotated.right.token}`);
+      else {
+        tokenPrinted = true;
+        out(`new token for ${rotated.right.principalId} (shown once):\n${rotated.right.token}`);
+      }
     } else if (action === 'revoke') {
       const revoked = await revokePrincipal(core.bus, option(values, 'id'), option(values, 'reason'));
       if (E.isLeft(revoked)) fail(revoked.left.message);
@@ -431,20 +437,17 @@ const reasonOf = (cause: unknown): string =>
       ? cause.message || ((cause as NodeJS.ErrnoException).code ?? cause.name)
       : String(cause);
 
-const argv = process.argv.slice(2);
-
 // A reader that stops early (`| head -1`) closes the pipe: say what may be lost instead of a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
-  const printsToken = argv[0] === 'admin' && (argv[1] === 'create' || argv[1] === 'rotate');
   process.stderr.write(
     'qkmp: the output was closed before all of it was written' +
-      (printsToken ? '; the token it held is lost: make a new one with admin rotate --id ID\n' : '\n'),
+      (tokenPrinted ? '; the token it held is lost: make a new one with admin rotate --id ID\n' : '\n'),
   );
   process.exit(1);
 });
 
-main(argv).catch((error: unknown) => {
+main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`qkmp: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);

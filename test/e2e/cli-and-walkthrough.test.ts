@@ -102,6 +102,8 @@ describe('the command line and the README walk-through, end to end', () => {
     const token = piped('admin', 'create', '--name', 'piped', '--role', 'AUDITOR');
     expect(token.stderr).toBe('qkmp: the output was closed before all of it was written; the token it held is lost: make a new one with admin rotate --id ID\nexit 1\n');
     expect(piped('audit', 'verify').stderr).toBe('qkmp: the output was closed before all of it was written\nexit 1\n');
+    // Options first: the command is still the one that printed a token.
+    expect(piped('--name', 'first', '--role', 'AUDITOR', 'admin', 'create').stderr).toBe(token.stderr);
   });
 
   it('names the variable when the configuration is wrong', () => {
