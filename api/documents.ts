@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { DocumentNode, GraphQLError, GraphQLSchema, Kind, parse, validate, ValidationRule, visit } from 'graphql';
+import { DocumentNode, GraphQLError, GraphQLSchema, Kind, parse, Source, validate, ValidationRule, visit } from 'graphql';
 
 export interface DocumentOptions {
   readonly schema: GraphQLSchema;
@@ -66,24 +66,33 @@ export const documents = ({ schema, validationRules, maxTokens, capacity }: Docu
   };
 };
 
+/** Each document's argument paths by the offset of the literal they hold, worked out once per document. */
+const literalPaths = new WeakMap<Source, ReadonlyMap<number, string>>();
+
+const pathsIn = (source: Source): ReadonlyMap<number, string> => {
+  const known = literalPaths.get(source);
+  if (known !== undefined) return known;
+  const paths = new Map<number, string>();
+  const path: string[] = [];
+  const named = (kind: Kind) => kind === Kind.ARGUMENT || kind === Kind.OBJECT_FIELD;
+  visit(parse(source), {
+    enter: (node) => {
+      if (named(node.kind)) path.push((node as { name: { value: string } }).name.value);
+      else if (path.length > 0 && node.loc !== undefined && !paths.has(node.loc.start)) paths.set(node.loc.start, path.join('.'));
+    },
+    leave: (node) => {
+      if (named(node.kind)) path.pop();
+    },
+  });
+  literalPaths.set(source, paths);
+  return paths;
+};
+
 /**
  * The argument path (`input.kind`) of the literal a validation error is about, read from the
  * document's text: graphql names a wrong literal's type and place in the text, not its field.
  */
 export const literalPath = (error: GraphQLError): string | undefined => {
   const offset = error.nodes?.[0]?.loc?.start;
-  if (offset === undefined || error.source === undefined) return undefined;
-  const path: string[] = [];
-  let found: string | undefined;
-  const named = (kind: Kind) => kind === Kind.ARGUMENT || kind === Kind.OBJECT_FIELD;
-  visit(parse(error.source), {
-    enter: (node) => {
-      if (named(node.kind)) path.push((node as { name: { value: string } }).name.value);
-      else if (found === undefined && path.length > 0 && node.loc?.start === offset) found = path.join('.');
-    },
-    leave: (node) => {
-      if (named(node.kind)) path.pop();
-    },
-  });
-  return found;
+  return offset === undefined || error.source === undefined ? undefined : pathsIn(error.source).get(offset);
 };
