@@ -20,6 +20,7 @@ const PLATFORM_CODES = [
   'FORBIDDEN',
   'TOO_MANY_SUBSCRIPTIONS',
   'SUBSCRIBER_TOO_SLOW',
+  'RATE_LIMITED',
 ] as const;
 
 /** graphql's and Apollo's request errors, which keep their own codes. */

@@ -100,17 +100,23 @@ export const rateLimiter = ({ windowMs, limit, refusalWeight = 10 }: Limits['rat
   };
   return {
     handler,
-    refused: (req, res) => {
+    keyOf,
+    admit: (key) => windows.count(key).count <= limit,
+    refused: (key) => {
       // The request itself was counted once already.
-      for (let i = 1; i < refusalWeight; i++) windows.count(keyOf(req, res));
+      for (let i = 1; i < refusalWeight; i++) windows.count(key);
     },
   };
 };
 
 export interface RateLimiter {
   readonly handler: RequestHandler;
-  /** Counts a refusal the request met against its principal's window. */
-  readonly refused: (req: Request, res: Response) => void;
+  /** Whose window an HTTP request counts in: its principal's, or its address's. */
+  readonly keyOf: (req: Request, res: Response) => string;
+  /** Counts a request that does not come over HTTP (a subscription); false once the window is spent. */
+  readonly admit: (key: string) => boolean;
+  /** Counts a refusal the request met against the window it counted in. */
+  readonly refused: (key: string) => void;
 }
 
 /** Any other path: where GraphQL is, in the API's error shape rather than Express's HTML page. */

@@ -74,6 +74,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     maxTokens: limits.maxTokens,
     capacity: limits.cachedDocuments,
   });
+  const limiter = rateLimiter(limits.rateLimit);
   const webSockets = serveWebSockets(httpServer, {
     path: GRAPHQL_PATH,
     schema,
@@ -82,6 +83,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     authenticator,
     mask,
     limits,
+    rateLimiter: limiter,
     log,
   });
 
@@ -119,7 +121,6 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   await apollo.start();
 
   // One route for every method: its handlers run in turn without the per-middleware path matching of app.use.
-  const limiter = rateLimiter(limits.rateLimit);
   app.all(
     GRAPHQL_PATH,
     noStore,
@@ -128,7 +129,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     // Only uncompressed JSON: requests are small, and a decompressor is one more parser facing the network.
     express.json({ limit: limits.maxBodyBytes, inflate: false }),
     expressMiddleware(apollo, {
-      context: async (args) => ({ ...(await contextOf(args)), refused: () => limiter.refused(args.req, args.res) }),
+      context: async (args) => ({ ...(await contextOf(args)), refused: () => limiter.refused(limiter.keyOf(args.req, args.res)) }),
     }),
   );
   // Other routes of this server mount here, before the error handler and the catch-all after it.

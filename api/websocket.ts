@@ -11,6 +11,7 @@ import { ApiContext, ApiDeps } from './context';
 import { OperationBudget } from './operation-budget';
 import { Documents, withCode } from './documents';
 import { clientError } from './errors';
+import type { RateLimiter } from './hardening';
 import { Limits } from './limits';
 import { describeError, Log } from './log';
 import { webSocketAdmission } from './websocket-admission';
@@ -23,6 +24,8 @@ export interface WebSocketOptions {
   readonly authenticator: Authenticator;
   readonly mask: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly limits: Limits;
+  /** The HTTP path's per-principal window: a subscription counts in it, and so does its refusal. */
+  readonly rateLimiter: Pick<RateLimiter, 'admit' | 'refused'>;
   readonly log: Log;
 }
 
@@ -52,7 +55,7 @@ const TOO_MANY_REFUSALS = 4429;
  * refused here: they go over HTTP, where the body limit and the rate limit apply.
  */
 export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptions): WebSocketService => {
-  const { path, schema, documents, access, authenticator, mask, limits, log } = options;
+  const { path, schema, documents, access, authenticator, mask, limits, rateLimiter, log } = options;
   // Handed only upgrades, not the whole server: attached to it, ws would re-emit the server's own
   // errors (a port in use) as its own, which graphql-ws reports as a fault of this code.
   const wss = new WebSocketServer({
@@ -176,7 +179,15 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
           const message = 'only subscriptions are served over WebSocket; send queries and mutations over HTTP';
           return [clientError('BAD_REQUEST', message)];
         }
-        const contextValue: ApiContext = { principal: ctx.extra.principal ?? null, budget: new OperationBudget() };
+        const principal = ctx.extra.principal ?? null;
+        if (principal !== null && !rateLimiter.admit(principal.id)) {
+          return [clientError('RATE_LIMITED', `too many requests: at most ${limits.rateLimit.limit} every ${limits.rateLimit.windowMs / 1000} s per principal; subscribe again later`)];
+        }
+        const contextValue: ApiContext = {
+          principal,
+          budget: new OperationBudget(),
+          ...(principal !== null && { refused: () => rateLimiter.refused(principal.id) }),
+        };
         return {
           schema,
           document: document.right,

@@ -470,3 +470,44 @@ describe('admission', () => {
     }
   }, 2000);
 });
+
+describe('subscriptions against the rate limit', () => {
+  let limited: Platform;
+  beforeAll(async () => {
+    limited = await Platform.start({ limits: { rateLimit: { windowMs: 60_000, limit: 30, refusalWeight: 10 } } });
+  });
+  afterAll(() => limited.close());
+
+  it("count in the principal's window with their refusals, so refused subscribes cannot flood the audit", async () => {
+    const client = createClient({
+      url: limited.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${limited.tokens.GATEWAY}` },
+    });
+    const answer = () =>
+      new Promise<string | undefined>((resolve) => {
+        client.subscribe(
+          { query: 'subscription { auditFeed { action } }' },
+          {
+            next: (result) => resolve(result.errors?.[0].extensions?.code as string | undefined),
+            error: (errors) => resolve((errors as { extensions?: { code?: string } }[])[0]?.extensions?.code),
+            complete: () => undefined,
+          },
+        );
+      });
+    try {
+      const before = await limited.head();
+      const codes: (string | undefined)[] = [];
+      for (let i = 0; i < 4; i++) codes.push(await answer());
+      // Each refusal counts ten: after three the window of 30 is spent, and the fourth is not audited.
+      expect(codes).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'RATE_LIMITED']);
+      const written = await limited.store.readAll({ after: before });
+      expect(written.filter((e) => e.type === 'AccessDenied')).toHaveLength(3);
+      expect((await limited.gql('{ viewsStatus { position } }', {}, 'GATEWAY')).status).toBe(429);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
