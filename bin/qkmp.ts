@@ -16,6 +16,8 @@ import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
 import { SaeId } from '../domain/saekeys';
 import { fillPool, FillProgress } from '../application/keypool/fill-pool';
+import { sweepStranded } from '../application/keypool/sweep-stranded';
+import { CommandError } from '../application/errors';
 import { chargeKeyDelivery } from '../application/charge/deliver-keys';
 import { Actor } from '../application/command-envelope';
 import { createKeyDeliveryServer } from '../api/etsi/server';
@@ -128,18 +130,16 @@ const SAME_INSTALLATION = [
 const serve = async (): Promise<void> => {
   const config = loadConfig();
   const platform = await openPlatform(config, (error) => process.stderr.write(`qkmp: ${error.message}\n`));
-  // Stranded reservations are swept at start and then every STRANDED_AFTER_MS; a younger one may be
-  // another server's delivery under way on the same log.
-  const sweep = async (): Promise<void> => {
-    const recovered = await platform.keyPool.recover(SYSTEM('qkmp-serve'), config.keySource.sourceId, new Date(Date.now() - STRANDED_AFTER_MS));
-    if (E.isLeft(recovered)) fail(`key pool recovery: ${recovered.left.message}`);
-    else if (recovered.right.length > 0) {
-      out(`key pool ${config.keySource.sourceId}: ${recovered.right.length} ranges reserved over a minute ago were never delivered; destroyed, never reissued`);
+  const swept = (outcome: E.Either<CommandError, readonly string[]>): void => {
+    if (E.isLeft(outcome)) process.stderr.write(`qkmp: key pool recovery: ${outcome.left.message}\n`);
+    else if (outcome.right.length > 0) {
+      out(`key pool ${config.keySource.sourceId}: ${outcome.right.length} ranges reserved over a minute ago were never delivered; destroyed, never reissued`);
     }
   };
-  await sweep();
-  const sweeping = setInterval(() => void sweep().catch((error: Error) => process.stderr.write(`qkmp: ${error.message}\n`)), STRANDED_AFTER_MS);
-  sweeping.unref();
+  const sweep = sweepStranded(platform.keyPool, SYSTEM('qkmp-serve'), config.keySource.sourceId, STRANDED_AFTER_MS, swept);
+  const first = await sweep.once();
+  if (E.isLeft(first)) fail(`key pool recovery: ${first.left.message}`);
+  swept(first);
   const keyDelivery = createKeyDeliveryServer({
     delivery: platform.keyDelivery,
     authority: await openAuthority(pkiDir(config.dataDir)),
@@ -180,8 +180,8 @@ const serve = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     out('qkmp: stopping');
-    headKeeper?.stop();
-    clearInterval(sweeping);
+    await headKeeper?.stop();
+    await sweep.stop();
     await keyDelivery.close();
     await server.close();
     await platform.close();

@@ -107,7 +107,8 @@ const RUN_VERIFY = 'run: npm run qkmp -- audit verify';
 export interface HeadKeeper {
   /** Verifies what was appended since the last step and records the new head; what a step found. */
   step(): Promise<ChainReport | undefined>;
-  stop(): void;
+  /** No more steps; resolves once a step under way has finished, so the store can close after it. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -161,5 +162,11 @@ export const keepHead = (
       .finally(() => (stepping = undefined)));
   const timer = setInterval(() => void once(), intervalMs);
   timer.unref();
-  return { step: once, stop: () => clearInterval(timer) };
+  return {
+    step: once,
+    stop: async () => {
+      clearInterval(timer);
+      await stepping;
+    },
+  };
 };
