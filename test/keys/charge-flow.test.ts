@@ -102,6 +102,25 @@ describe('one platform process', () => {
   });
 });
 
+/**
+ * Two processes over the files of `name`, the other with a filled pool: for this one's first
+ * `races` appends to the pool, the other has just reserved a range of it.
+ */
+const racedBy = async (name: string, races: number) => {
+  const other = open(name);
+  expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+  let taken = 0;
+  const p = open(name, (store) =>
+    Object.assign(Object.create(store) as EventStore, {
+      append: async (...args: Parameters<EventStore['append']>) => {
+        if (args[0] === `keypool-${SOURCE}` && taken < races) await other.pool.take(SYSTEM, SOURCE, `other-${++taken}`, 16, `other-${taken}`);
+        return store.append(...args);
+      },
+    }),
+  );
+  return { other, p, taken: () => taken };
+};
+
 describe('two platform processes on one log', () => {
   it("a server starting beside another destroys only reservations older than its cut-off, never a delivery under way", async () => {
     const first = open('beside');
@@ -127,22 +146,12 @@ describe('two platform processes on one log', () => {
   });
 
   it('a reservation that loses a round of races to the other process tries again later, and gets its range', async () => {
-    const other = open('one-busy-round');
-    expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
-    let taken = 0;
     // For the bus's first 5 attempts, the other process has just reserved a range each time.
-    const p = open('one-busy-round', (store) =>
-      Object.assign(Object.create(store) as EventStore, {
-        append: async (...args: Parameters<EventStore['append']>) => {
-          if (args[0] === `keypool-${SOURCE}` && taken < 5) await other.pool.take(SYSTEM, SOURCE, `other-${++taken}`, 16, `other-${taken}`);
-          return store.append(...args);
-        },
-      }),
-    );
+    const { other, p, taken } = await racedBy('one-busy-round', 5);
     try {
       const mine = await p.pool.take(SYSTEM, SOURCE, 'mine-1', 16, 'mine-1');
       expect(E.isRight(mine)).toBe(true);
-      expect(taken).toBe(5);
+      expect(taken()).toBe(5);
     } finally {
       await p.close();
       await other.close();
@@ -150,18 +159,8 @@ describe('two platform processes on one log', () => {
   });
 
   it('a reservation that loses every race to the other process says so, not that a console is acting', async () => {
-    const other = open('two-processes');
-    expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
-    let taken = 0;
     // Each time this process appends to the pool, the other has just reserved a range of it.
-    const p = open('two-processes', (store) =>
-      Object.assign(Object.create(store) as EventStore, {
-        append: async (...args: Parameters<EventStore['append']>) => {
-          if (args[0] === `keypool-${SOURCE}`) await other.pool.take(SYSTEM, SOURCE, `other-${++taken}`, 16, `other-${taken}`);
-          return store.append(...args);
-        },
-      }),
-    );
+    const { other, p } = await racedBy('two-processes', Infinity);
     try {
       const refused = await p.pool.take(SYSTEM, SOURCE, 'mine-1', 16, 'mine-1');
       expect(E.isLeft(refused) && refused.left).toMatchObject({
