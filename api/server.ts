@@ -101,6 +101,9 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
     stringifyResult: (value) => JSON.stringify(value),
     // No automatic persisted queries: every request sends its query, as every client here does.
     persistedQueries: false,
+    // The process's owner closes the stores after the server; Apollo's own handler would end the
+    // process first, leaving the log's and the vault's write-ahead files behind.
+    stopOnTerminationSignals: false,
     plugins: [
       // Outside production, the page a newcomer pastes the README's operations into (with a
       // headers panel for the token). It sends no cookies (a principal is its bearer token), no

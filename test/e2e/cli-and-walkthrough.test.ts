@@ -93,6 +93,20 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(noRole.stderr).toMatch(/--role must be one of SECURITY_ADMIN/);
   });
 
+  it('stops on SIGTERM in production as on Ctrl-C: closing the stores, exit code 0, no write-ahead files left', async () => {
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { ...env(dataDir), NODE_ENV: 'production' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    for (let i = 0; i < 200 && !output.includes('Stop with Ctrl-C'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fs.existsSync(path.join(dataDir, 'qkmp.db-wal'))).toBe(true);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/qkmp: stopping\n$/);
+    expect(fs.readdirSync(dataDir).filter((file) => file.endsWith('-wal') || file.endsWith('-shm'))).toEqual([]);
+  });
+
   it('says what a reader that stopped early lost, instead of a stack trace', () => {
     const piped = (...args: string[]) =>
       spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" ${args.join(' ')} | head -c 0; echo "exit \${PIPESTATUS[0]}" >&2`], {
