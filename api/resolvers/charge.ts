@@ -19,9 +19,11 @@ const chargeKeys =
     const rangeId = `r-${randomUUID()}`;
     const sourceId = (await deps.charging.sourceOf(input.chargeId)) ?? 'none';
     const reservation = { sourceId, rangeId, length: input.bytes, chargeId: input.chargeId };
-    await allowed(deps.access.authorizeCommand(principal, { type: 'ReserveKeyRange', data: reservation }), context);
+    const admit = () => allowed(deps.access.authorizeCommand(principal, { type: 'ReserveKeyRange', data: reservation }), context);
+    await admit();
     if (principal === null) throw new Error('chargeKeys was authorized without a principal');
-    const delivered = await deps.charging.deliver({ id: principal.id, role: principal.role }, input.chargeId, input.bytes, rangeId);
+    // Checked again in the turns of the reservation and the delivery: a charger revoked while they waited gets no key.
+    const delivered = await deps.charging.deliver({ id: principal.id, role: principal.role }, input.chargeId, input.bytes, rangeId, admit);
     if (E.isLeft(delivered)) throw commandFailure(delivered.left, undefined, () => 'send chargeKeys again if the charge still needs key');
     return { ...delivered.right, keys: delivered.right.keys.map(({ keyId, key }) => ({ keyId, key: key.toString('base64') })) };
   };

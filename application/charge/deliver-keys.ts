@@ -3,7 +3,7 @@ import * as E from 'fp-ts/Either';
 import { chargeAggregate, MAX_DELIVERY_BYTES } from '../../domain/charge';
 import { invalidInput, invalidState, notFound } from '../../domain/shared/errors';
 import { Actor } from '../command-envelope';
-import { CommandBus } from '../command-bus';
+import { CommandBus, CommandResult } from '../command-bus';
 import { CommandError } from '../errors';
 import { SaeKey } from '../keydelivery/key-delivery';
 import { KeyPool } from '../keypool/key-pool';
@@ -39,6 +39,8 @@ export const deliverChargeKeys = async (
   keyBytes: number,
   /** The range's id; a caller that authorizes the reservation first names it. */
   rangeId = `r-${randomUUID()}`,
+  /** The caller's check, made again in the turns of the reservation and the delivery. */
+  admit?: () => Promise<void>,
 ): Promise<E.Either<CommandError, DeliveredChargeKeys>> => {
   const loaded = await bus.load(chargeAggregate, chargeId);
   if (E.isLeft(loaded)) return loaded;
@@ -58,7 +60,7 @@ export const deliverChargeKeys = async (
     const why = most === remaining ? 'the bytes this charge still needs' : `at most ${MAX_DELIVERY_BYTES} a call; call again for the rest`;
     return E.left(invalidInput([{ field: 'bytes', rule: `must be a whole number from 1 to ${most}, ${why}` }]));
   }
-  const taken = await pool.take(actor, charge.sourceId, rangeId, bytes, chargeId);
+  const taken = await pool.take(actor, charge.sourceId, rangeId, bytes, chargeId, admit);
   if (E.isLeft(taken)) return taken;
   const { sourceId, offset, material } = taken.right;
   const keys = Array.from({ length: Math.ceil(bytes / keyBytes) }, (_, i) => ({
@@ -71,10 +73,18 @@ export const deliverChargeKeys = async (
   const commitment = pool.commitment(`${sourceId}/${rangeId}`, material);
   // A destruction that fails leaves the range RESERVED, which the server's sweep destroys within two minutes.
   const destroy = (why: string) => pool.destroy(actor, sourceId, rangeId, `delivery to charge ${chargeId} ${why}`);
-  const delivery = await bus.execute(
-    { commandId: `deliver-${rangeId}`, actor },
-    { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length: bytes, commitment } },
-  );
+  let delivery: E.Either<CommandError, CommandResult>;
+  try {
+    delivery = await bus.execute(
+      { commandId: `deliver-${rangeId}`, actor },
+      { type: 'DeliverChargeKeys', data: { chargeId, sourceId, rangeId, offset, length: bytes, commitment } },
+      admit,
+    );
+  } catch (refused) {
+    // Refused in its turn: the reserved range never leaves the platform.
+    await destroy('was refused in its turn');
+    throw refused;
+  }
   if (E.isLeft(delivery)) {
     await destroy(`was refused: ${delivery.left.code}`);
     return delivery;
@@ -119,7 +129,13 @@ export const deliverChargeKeys = async (
 export interface ChargeKeyDelivery {
   /** The key pool a charge draws from; undefined for a charge that does not exist. */
   sourceOf(chargeId: string): Promise<string | undefined>;
-  deliver(actor: Actor, chargeId: string, bytes: number, rangeId: string): Promise<E.Either<CommandError, DeliveredChargeKeys>>;
+  deliver(
+    actor: Actor,
+    chargeId: string,
+    bytes: number,
+    rangeId: string,
+    admit?: () => Promise<void>,
+  ): Promise<E.Either<CommandError, DeliveredChargeKeys>>;
 }
 
 /** Keys of `keyBytes` bytes (32: AES-256), the last one shorter when the delivery is not a multiple. */
@@ -128,5 +144,5 @@ export const chargeKeyDelivery = (bus: CommandBus, pool: KeyPool, keyBytes = 32)
     const loaded = await bus.load(chargeAggregate, chargeId);
     return E.isRight(loaded) && loaded.right.state.status !== 'NONE' ? loaded.right.state.sourceId : undefined;
   },
-  deliver: (actor, chargeId, bytes, rangeId) => deliverChargeKeys(bus, pool, actor, chargeId, bytes, keyBytes, rangeId),
+  deliver: (actor, chargeId, bytes, rangeId, admit) => deliverChargeKeys(bus, pool, actor, chargeId, bytes, keyBytes, rangeId, admit),
 });

@@ -138,11 +138,22 @@ export class KeyPool {
    * Reserves a range for `reservedFor` (a charge or a key request) and reads its bytes. If the bytes
    * cannot be read, the range is destroyed at once: it is never handed out twice, nor half.
    */
-  async take(actor: Actor, sourceId: string, rangeId: string, length: number, reservedFor: string): Outcome<TakenRange> {
-    const reserved = await this.execute(sourceId, `reserve-${rangeId}`, actor, {
-      type: 'ReserveKeyRange',
-      data: { sourceId, rangeId, length, chargeId: reservedFor },
-    });
+  async take(
+    actor: Actor,
+    sourceId: string,
+    rangeId: string,
+    length: number,
+    reservedFor: string,
+    /** Checked again when the reservation's turn on the pool comes (see CommandBus.execute). */
+    admit?: () => Promise<void>,
+  ): Outcome<TakenRange> {
+    const reserved = await this.execute(
+      sourceId,
+      `reserve-${rangeId}`,
+      actor,
+      { type: 'ReserveKeyRange', data: { sourceId, rangeId, length, chargeId: reservedFor } },
+      admit,
+    );
     if (E.isLeft(reserved)) return reserved;
     const { offset } = reserved.right.events[0].data as { offset: number };
     try {
@@ -242,8 +253,14 @@ export class KeyPool {
     });
   }
 
-  private execute(sourceId: string, commandId: string, actor: Actor, command: { type: string; data: unknown }): Outcome<CommandResult> {
-    return this.inTurn(sourceId, () => this.bus.execute({ commandId, actor }, command));
+  private execute(
+    sourceId: string,
+    commandId: string,
+    actor: Actor,
+    command: { type: string; data: unknown },
+    admit?: () => Promise<void>,
+  ): Outcome<CommandResult> {
+    return this.inTurn(sourceId, () => this.bus.execute({ commandId, actor }, command, admit));
   }
 
   /**

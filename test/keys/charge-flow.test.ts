@@ -79,6 +79,28 @@ describe('kiosks charging their own devices at once', () => {
   }, 60_000);
 });
 
+describe('a kiosk refused while its delivery waited', () => {
+  it('gets no key: checked again in the delivery\'s turn, the refusal destroys the reserved range and records no delivery', async () => {
+    const p = open('refused-in-turn');
+    try {
+      expect(E.isRight(await p.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+      const { chargeId } = await verifiedCharge(p, 1, 64);
+      let checks = 0;
+      // Admitted when the reservation's turn comes, refused when the delivery's does (revoked meanwhile).
+      const admit = async () => {
+        if (++checks > 1) throw new Error('charger kiosk-1 is revoked');
+      };
+      await expect(deliverChargeKeys(p.bus, p.pool, SYSTEM, chargeId, 64, 32, 'r-refused', admit)).rejects.toThrow('charger kiosk-1 is revoked');
+      const pool = await p.pool.state(SOURCE);
+      expect(E.isRight(pool) && pool.right.state.ranges.get('r-refused')?.status).toBe('DESTROYED');
+      const charge = await p.bus.load(chargeAggregate, chargeId);
+      expect(E.isRight(charge) && charge.right.state).toMatchObject({ status: 'DEVICE_VERIFIED', delivered: 0 });
+    } finally {
+      await p.close();
+    }
+  });
+});
+
 describe('one platform process', () => {
   it("a pool command overtaken by another command of the same process keeps the bus's words, which say what changed", async () => {
     const p = open('overtaken');
