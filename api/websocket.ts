@@ -168,6 +168,11 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
         return false;
       },
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        // Every subscribe counts in the principal's window, as every HTTP request does, whatever becomes of it.
+        const principal = ctx.extra.principal ?? null;
+        if (principal !== null && !rateLimiter.admit(principal.id)) {
+          return [clientError('RATE_LIMITED', `too many requests: at most ${limits.rateLimit.limit} every ${limits.rateLimit.windowMs / 1000} s per principal; subscribe again later`)];
+        }
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerSocket) {
           const message = `at most ${limits.maxSubscriptionsPerSocket} subscriptions per connection; complete one first`;
           return [clientError('TOO_MANY_SUBSCRIPTIONS', message)];
@@ -178,10 +183,6 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
         if (operation && operation.operation !== 'subscription') {
           const message = 'only subscriptions are served over WebSocket; send queries and mutations over HTTP';
           return [clientError('BAD_REQUEST', message)];
-        }
-        const principal = ctx.extra.principal ?? null;
-        if (principal !== null && !rateLimiter.admit(principal.id)) {
-          return [clientError('RATE_LIMITED', `too many requests: at most ${limits.rateLimit.limit} every ${limits.rateLimit.windowMs / 1000} s per principal; subscribe again later`)];
         }
         const contextValue: ApiContext = {
           principal,

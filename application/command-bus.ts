@@ -70,9 +70,9 @@ const ANOTHERS = "another principal's command";
 
 /**
  * Whether a command id's earlier use was the same sender's: only then is the first receipt, or
- * what differs from it, the sender's to see. Ids the platform derives (destroy-<range>,
- * consume-<range>) are sent by whichever comes first of its own tools and the principal the range
- * concerns (key custody and the kiosk, say), so SYSTEM shares them with everyone.
+ * what differs from it, the sender's to see. The platform's own tools (SYSTEM) derive their ids
+ * from what they act on (destroy-<range>, consume-<range>), which the principal it concerns (the
+ * kiosk, the gateway) may have sent first, or may send next: SYSTEM shares every id with everyone.
  */
 const sameSender = ({ actor }: CommandEnvelope, earlier: RecordedEvent): boolean =>
   earlier.metadata.actorId === actor.id || earlier.metadata.actorRole === 'SYSTEM' || actor.role === 'SYSTEM';

@@ -219,7 +219,12 @@ const admin = async (action: string | undefined, values: Record<string, string |
     } else if (action === 'revoke') {
       const revoked = await revokePrincipal(core.bus, option(values, 'id'), option(values, 'reason'));
       if (E.isLeft(revoked)) fail(revoked.left.message);
-      else out(`principal ${revoked.right.principalId} revoked; its token no longer works.`);
+      else {
+        out(
+          `principal ${revoked.right.principalId} revoked; its token stops working as each server applies the revocation ` +
+            '(at once on PostgreSQL, within a quarter of a second on SQLite).',
+        );
+      }
     } else {
       throw new UsageError('admin takes create, rotate or revoke');
     }

@@ -145,7 +145,9 @@ const whereTheLogIs = (eventStore: Exclude<EventStoreConfig, { kind: 'memory' }>
   if (eventStore.kind === 'eventstoredb') return `${url.host}${url.pathname}`;
   const host = url.searchParams.get('host') ?? url.hostname;
   const port = url.searchParams.get('port') ?? (url.port || '5432');
-  const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username);
+  const database = decodeURIComponent(url.pathname.slice(1)) || url.searchParams.get('user') || decodeURIComponent(url.username);
+  // Left to the environment (PGDATABASE, PGUSER, the system user), the database could change under the same name.
+  if (database === '') throw new ConfigError('QKMP_EVENT_STORE', 'must name the database, for example postgres://user@host:5432/database');
   return JSON.stringify([host, port, database, eventStore.schema]);
 };
 

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { AccessControl } from '../application/access';
 import { CommandBus } from '../application/command-bus';
 import { EventStore } from '../application/ports/event-store';
@@ -51,7 +52,10 @@ export const checkVault = async (core: Core): Promise<void> => {
   const mismatch = await core.keyPool.vaultMismatch(core.config.keySource.sourceId);
   if (mismatch === undefined) return;
   if (core.vaultCreated) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${core.config.vaultFile}${suffix}`, { force: true });
-  throw new VaultMismatchError(core.config.vaultFile, mismatch);
+  // Before vaults were named after their log, every store of a data directory used this one.
+  const shared = path.join(core.config.dataDir, 'vault.db');
+  const earlier = shared !== core.config.vaultFile && fs.existsSync(shared) ? `; before this version every store used ${shared}` : '';
+  throw new VaultMismatchError(core.config.vaultFile, mismatch + earlier);
 };
 
 /** The whole platform behind the API: the core, views kept by a projector, and access control. */

@@ -94,15 +94,15 @@ export class PrincipalDirectory {
     }
   }
 
-  /**
-   * A Map lookup by digest needs no constant-time comparison: its timing can only tell bits of the
-   * SHA-256 of the caller's own guess, and a stored digest does not help to find a token anyway.
-   */
   /** Whether the principal is ACTIVE as far as this process has applied the log. */
   isActive(principalId: string): boolean {
     return this.states.get(principalId)?.status === 'ACTIVE';
   }
 
+  /**
+   * A Map lookup by digest needs no constant-time comparison: its timing can only tell bits of the
+   * SHA-256 of the caller's own guess, and a stored digest does not help to find a token anyway.
+   */
   lookup(tokenHash: string): TokenLookup {
     const active = this.active.get(tokenHash);
     if (active !== undefined) return { status: 'active', principal: active };
