@@ -106,6 +106,9 @@ const listenOn = async (
   }
 };
 
+/** Within a container's or a service manager's usual patience before it kills the process. */
+const STOP_DEADLINE_MS = 8000;
+
 /** A reservation older than this was stranded by a process that stopped: a delivery takes milliseconds. */
 const STRANDED_AFTER_MS = 60_000;
 
@@ -177,17 +180,25 @@ const serve = async (): Promise<void> => {
   const headKeeper = keepHead(auditOptions(platform), (message) => process.stderr.write(`qkmp: ALERT: ${message}\n`));
   let stopping = false;
   const stop = async (): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while stopping: the operator will not wait.
+      process.stderr.write('qkmp: stopped before the stores were closed\n');
+      process.exit(1);
+    }
     stopping = true;
-    out('qkmp: stopping');
+    out('qkmp: stopping (a second Ctrl-C ends it at once)');
+    const deadline = setTimeout(() => {
+      process.stderr.write(`qkmp: stopping took over ${STOP_DEADLINE_MS / 1000} s; stopped before the stores were closed\n`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
     await headKeeper?.stop();
     await sweep.stop();
-    await keyDelivery.close();
-    await server.close();
+    await Promise.all([keyDelivery.close(), server.close()]);
     await platform.close();
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 };
 
 const admin = async (action: string | undefined, values: Record<string, string | boolean | undefined>): Promise<void> => {
@@ -222,7 +233,7 @@ const admin = async (action: string | undefined, values: Record<string, string |
       else {
         out(
           `principal ${revoked.right.principalId} revoked; its token stops working as each server applies the revocation ` +
-            '(at once on PostgreSQL, within a quarter of a second on SQLite).',
+            '(within a second; at once on PostgreSQL while its notifications reach the server).',
         );
       }
     } else {

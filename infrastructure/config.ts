@@ -134,8 +134,7 @@ const ofTheLog = (dataDir: string, eventStore: Exclude<EventStoreConfig, { kind:
 
 /**
  * Where the log is, as the driver finds it: the host (or socket folder), port, database and schema,
- * not the password or options that change without moving the log. Without a database in the path,
- * PostgreSQL connects to the one named after the user, so the user then names it. A host name
+ * not the user, the password or options that change without moving the log. A host name
  * spelled another way still names another file; the key pool then finds its vault short of what
  * the log counts and refuses to start (KeyPool.vaultMismatch).
  */
@@ -145,8 +144,8 @@ const whereTheLogIs = (eventStore: Exclude<EventStoreConfig, { kind: 'memory' }>
   if (eventStore.kind === 'eventstoredb') return `${url.host}${url.pathname}`;
   const host = url.searchParams.get('host') ?? url.hostname;
   const port = url.searchParams.get('port') ?? (url.port || '5432');
-  const database = decodeURIComponent(url.pathname.slice(1)) || url.searchParams.get('user') || decodeURIComponent(url.username);
-  // Left to the environment (PGDATABASE, PGUSER, the system user), the database could change under the same name.
+  const database = decodeURIComponent(url.pathname.slice(1));
+  // Left to the driver (PGDATABASE, then the user's name), the database could change under the same file names.
   if (database === '') throw new ConfigError('QKMP_EVENT_STORE', 'must name the database, for example postgres://user@host:5432/database');
   return JSON.stringify([host, port, database, eventStore.schema]);
 };

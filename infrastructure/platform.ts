@@ -54,7 +54,10 @@ export const checkVault = async (core: Core): Promise<void> => {
   if (core.vaultCreated) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${core.config.vaultFile}${suffix}`, { force: true });
   // Before vaults were named after their log, every store of a data directory used this one.
   const shared = path.join(core.config.dataDir, 'vault.db');
-  const earlier = shared !== core.config.vaultFile && fs.existsSync(shared) ? `; before this version every store used ${shared}` : '';
+  const earlier =
+    shared !== core.config.vaultFile && fs.existsSync(shared)
+      ? `; every store of a data directory used ${shared} before this version: look there for this log's key (it may hold the embedded log's too)`
+      : '';
   throw new VaultMismatchError(core.config.vaultFile, mismatch + earlier);
 };
 

@@ -3,7 +3,7 @@ import { rateLimit } from 'express-rate-limit';
 import * as E from 'fp-ts/Either';
 import { pipe } from 'fp-ts/function';
 import https from 'node:https';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Socket } from 'node:net';
 import {
   KeyDelivery,
   KeyDeliveryError,
@@ -22,6 +22,9 @@ import { API_PREFIX, keysToWire, statusToWire } from './wire';
 // The ETSI GS QKD 014 key delivery interface: HTTPS with mutual TLS on its own port, the
 // platform's CA as the only issuer it trusts, JSON in and out, and no answer but 200, 400, 401,
 // 429 and 503 (404 for a path the standard does not define).
+
+/** How long a close lets requests under way finish before it ends their connections. */
+const CLOSE_GRACE_MS = 2000;
 
 export type KeyDeliveryLimits = Pick<Limits, 'maxBodyBytes' | 'rateLimit'>;
 
@@ -208,6 +211,7 @@ export const createKeyDeliveryServer = (options: KeyDeliveryServerOptions): KeyD
   app.use(errors);
 
   let server: https.Server | undefined;
+  const sockets = new Set<Socket>();
   return {
     listen: async (port, host) => {
       const issued = await authority.issueServerCertificate(kmeId, host);
@@ -237,6 +241,11 @@ export const createKeyDeliveryServer = (options: KeyDeliveryServerOptions): KeyD
           resolve();
         });
       });
+      // Every socket, handshakes under way included, so a close can end those that will not end.
+      listening.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
       server = listening;
       const { port: bound } = listening.address() as AddressInfo;
       return `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
@@ -247,6 +256,9 @@ export const createKeyDeliveryServer = (options: KeyDeliveryServerOptions): KeyD
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
         server = undefined;
+        // Requests under way get a moment to finish; a connection that never even completed its
+        // handshake would otherwise hold the close until TLS's own two-minute timeout.
+        setTimeout(() => sockets.forEach((socket) => socket.destroy()), CLOSE_GRACE_MS).unref();
       }),
   };
 };

@@ -81,8 +81,8 @@ export const deliverChargeKeys = async (
       admit,
     );
   } catch (refused) {
-    // Refused in its turn: the reserved range never leaves the platform.
-    await destroy('was refused in its turn');
+    // Refused in its turn: the reserved range never leaves the platform, and the refusal is what the caller hears.
+    await destroy('was refused in its turn').catch(() => undefined);
     throw refused;
   }
   if (E.isLeft(delivery)) {

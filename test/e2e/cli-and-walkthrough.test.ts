@@ -100,10 +100,17 @@ describe('the command line and the README walk-through, end to end', () => {
     child.stderr.on('data', (chunk) => (output += chunk));
     for (let i = 0; i < 200 && !output.includes('Stop with Ctrl-C'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fs.existsSync(path.join(dataDir, 'qkmp.db-wal'))).toBe(true);
+    // A connection to the key delivery port that never starts its handshake does not hold the stop.
+    const etsiPort = Number(/mutual TLS\): https:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+    const silent = net.connect(etsiPort, '127.0.0.1');
+    silent.on('error', () => undefined);
+    await new Promise((resolve) => silent.once('connect', resolve));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toMatch(/qkmp: stopping\n$/);
+    silent.destroy();
+    expect(output).toMatch(/qkmp: stopping \(a second Ctrl-C ends it at once\)\n/);
+    expect(output).not.toMatch(/\n    at /);
     expect(fs.readdirSync(dataDir).filter((file) => file.endsWith('-wal') || file.endsWith('-shm'))).toEqual([]);
   });
 
