@@ -12,7 +12,8 @@ describe('the reason the views are stale', () => {
     const store = new InMemoryEventStore();
     const views = new MemoryViewStore();
     const faults: string[] = [];
-    const projector = new Projector(store, views, { minRetryMs: 10, onFault: (e) => faults.push(e.message) });
+    // The retry waits long enough for the stopped views to be looked at, however loaded the machine.
+    const projector = new Projector(store, views, { minRetryMs: 2000, maxRetryMs: 2000, onFault: (e) => faults.push(e.message) });
     const models = createReadModels(views, projector);
     const apply = jest.spyOn(views, 'apply').mockRejectedValue(new Error('ERR unexpected reply from 10.1.2.3:6379 (/srv/qkmp/views.js:88)'));
     try {
