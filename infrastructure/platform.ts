@@ -35,6 +35,10 @@ export interface Core {
   close(): Promise<void>;
 }
 
+const removeVaultFile = (file: string): void => {
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+};
+
 /** The key vault is not this log's: nothing may fill, shred or draw from it. */
 export class VaultMismatchError extends Error {
   constructor(file: string, reason: string) {
@@ -51,7 +55,7 @@ export class VaultMismatchError extends Error {
 export const checkVault = async (core: Core): Promise<void> => {
   const mismatch = await core.keyPool.vaultMismatch(core.config.keySource.sourceId);
   if (mismatch === undefined) return;
-  if (core.vaultCreated) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${core.config.vaultFile}${suffix}`, { force: true });
+  if (core.vaultCreated) removeVaultFile(core.config.vaultFile);
   // Before vaults were named after their log, every store of a data directory used this one.
   const shared = path.join(core.config.dataDir, 'vault.db');
   const earlier =
@@ -78,8 +82,11 @@ export const openCore = (config: Config): Core => {
   const vault = SqliteKeyVault.open(config.vaultFile, key.derive('key-vault/v1'));
   const keyPool = new KeyPool(bus, vault, key.derive('key-commitment/v1'));
   const close = async () => {
+    // A vault file this start made and nothing filled (admin create, audit verify) is not left behind.
+    const unused = vaultCreated && (await vault.held(config.keySource.sourceId)) === 0;
     await vault.close();
     await store.close();
+    if (unused) removeVaultFile(config.vaultFile);
   };
   return { config, masterKey: key, masterKeyCreated: created, store, bus, vault, keyPool, vaultCreated, close };
 };

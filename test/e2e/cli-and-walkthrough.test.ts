@@ -338,6 +338,14 @@ describe('the command line and the README walk-through, end to end', () => {
     expect(fs.existsSync(path.join(dataDir, 'vault-new.db'))).toBe(false);
   });
 
+  it('leaves no key vault file behind for commands that put no key in it', () => {
+    tokenOf(dataDir, 'AUDITOR');
+    expect(qkmp(dataDir, 'audit', 'verify').status).toBe(0);
+    expect(fs.readdirSync(dataDir).filter((file) => file.startsWith('vault'))).toEqual([]);
+    expect(qkmp(dataDir, 'keys', 'generate', '--bytes', '2048').status).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'vault.db'))).toBe(true);
+  });
+
   it('audit verify on an empty log says there is no head yet, and records none', () => {
     const run = qkmp(dataDir, 'audit', 'verify');
     expect(run.status).toBe(0);
