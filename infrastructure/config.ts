@@ -26,7 +26,10 @@ export interface Config {
   readonly production: boolean;
   /** The key vault's SQLite file (':memory:' with the in-memory event store). */
   readonly vaultFile: string;
-  /** Where `audit verify` records the head it saw; none for a log that lives in memory. */
+  /**
+   * Where `audit verify` and the running server record the head they verified; none for a log in
+   * memory (gone at exit) or on EventStoreDB (no hash chain).
+   */
   readonly auditHeadFile?: string;
   /** The ETSI GS QKD 014 interface: its own HTTPS port with mutual TLS, and the platform's KME id. */
   readonly keyDelivery: { readonly listen: { readonly host: string; readonly port: number }; readonly kmeId: string };
@@ -167,7 +170,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     listen: parseListen(env.QKMP_LISTEN ?? '127.0.0.1:4000'),
     production: env.NODE_ENV === 'production',
     vaultFile: eventStore.kind === 'memory' ? ':memory:' : path.resolve(env.QKMP_VAULT_FILE ?? ofTheLog(dataDir, eventStore, 'vault', '.db')),
-    ...(eventStore.kind !== 'memory' && { auditHeadFile: ofTheLog(dataDir, eventStore, 'audit-head', '.json') }),
+    ...(eventStore.kind !== 'memory' && eventStore.kind !== 'eventstoredb' && { auditHeadFile: ofTheLog(dataDir, eventStore, 'audit-head', '.json') }),
     keyDelivery: {
       listen: parseListen(env.QKMP_ETSI_LISTEN ?? '127.0.0.1:8443', 'QKMP_ETSI_LISTEN'),
       kmeId: identifier(env.QKMP_KME_ID ?? 'QKMP-KME', 'QKMP_KME_ID'),

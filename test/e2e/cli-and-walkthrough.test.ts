@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { withoutQkmpSettings } from '../support/qkmp-process';
 
 // The programs a newcomer runs: the built `qkmp` command line and server on the embedded defaults,
 // driven the way the README says, with the README's own GraphQL examples pasted in.
@@ -12,7 +13,7 @@ const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'bin', 'qkmp.js');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 
-const env = (dataDir: string) => ({ ...process.env, QKMP_DATA_DIR: dataDir, QKMP_LISTEN: '127.0.0.1:0', QKMP_ETSI_LISTEN: '127.0.0.1:0', NODE_ENV: 'test' });
+const env = (dataDir: string) => ({ ...withoutQkmpSettings(), QKMP_DATA_DIR: dataDir, QKMP_LISTEN: '127.0.0.1:0', QKMP_ETSI_LISTEN: '127.0.0.1:0', NODE_ENV: 'test' });
 const qkmp = (dataDir: string, ...args: string[]) =>
   spawnSync(process.execPath, [cli, ...args], { env: env(dataDir), encoding: 'utf8', timeout: 30_000 });
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createClient } from 'redis';
+import { withoutQkmpSettings } from '../support/qkmp-process';
 
 // `qkmp projections rebuild` and `check` against a real Redis, in a namespace of this test's own.
 
@@ -26,7 +27,7 @@ describe('qkmp projections on Redis', () => {
 
   const qkmp = (...args: string[]) =>
     spawnSync(process.execPath, [cli, ...args], {
-      env: { ...process.env, QKMP_DATA_DIR: dataDir, QKMP_READ_MODELS: redisUrl, QKMP_VIEWS_NAMESPACE: namespace },
+      env: { ...withoutQkmpSettings(), QKMP_DATA_DIR: dataDir, QKMP_READ_MODELS: redisUrl, QKMP_VIEWS_NAMESPACE: namespace },
       encoding: 'utf8',
       timeout: 30_000,
     });

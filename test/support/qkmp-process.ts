@@ -10,9 +10,16 @@ import { Answer, call } from '../etsi/support/tls';
 export const ROOT = path.join(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'bin', 'qkmp.js');
 
+/**
+ * This environment without the platform's settings: a shell that runs a server with exported
+ * QKMP_* variables must not point the tests at that server's log and views.
+ */
+export const withoutQkmpSettings = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('QKMP_')));
+
 /** Both servers on ports the system picks, so test files running in parallel never meet. */
 export const qkmpEnv = (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-  ...process.env,
+  ...withoutQkmpSettings(),
   QKMP_DATA_DIR: dataDir,
   QKMP_LISTEN: '127.0.0.1:0',
   QKMP_ETSI_LISTEN: '127.0.0.1:0',

@@ -95,10 +95,11 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ QKMP_DATA_DIR: dataDir, QKMP_EVENT_STORE: 'postgres://postgres@127.0.0.1:5432/test', QKMP_VAULT_FILE: '/k/v.db' }).vaultFile).toBe('/k/v.db');
   });
 
-  it('records no audit head for a log that lives in memory, gone at exit', () => {
+  it('records no audit head for a log that lives in memory, gone at exit, nor for EventStoreDB, which keeps no chain', () => {
     const config = loadConfig({ QKMP_EVENT_STORE: 'memory' });
     expect(config.auditHeadFile).toBeUndefined();
     expect(config.vaultFile).toBe(':memory:');
+    expect(loadConfig({ QKMP_EVENT_STORE: 'esdb://127.0.0.1:2113?tls=false' }).auditHeadFile).toBeUndefined();
   });
 
   it('never prints a password when describing the store', () => {
