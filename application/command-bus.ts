@@ -209,10 +209,10 @@ export class CommandBus {
    * append and decide again (a burst of 24 used up the retries), and two sendings of one command id
    * would both pass as first sendings, the store taking the second's events for a retry of the
    * first's. Streams stay concurrent, so the store still commits appends to many streams together;
-   * only writers in other processes are left to the expected revision (a second sending in
-   * another process at the same moment is found at append, and answered as a resend). `work` is told whether a
-   * command ahead of it in the lane has written since it came: it was sent against the state
-   * before that write, as a command that lost a race was.
+   * only writers in other processes are left to the expected revision (a second sending in another
+   * process at the same moment is found at append, and answered as a resend). `work` is told
+   * whether a command ahead of it in the lane has written since it came: it was sent against the
+   * state before that write, as a command that lost a race was.
    */
   private inLane(streamId: string, work: (writtenSinceArrival: () => boolean) => Promise<Outcome>): Promise<Outcome> {
     return this.lanes.run(streamId, (lane) => {
@@ -291,12 +291,13 @@ export class CommandBus {
 
   /** The earlier command whose event holds the id, as far as the store can tell: one event is read. */
   private async usedFor(usedAt: EventIdConflictError['usedAt'], envelope: CommandEnvelope): Promise<string> {
-    if (usedAt === undefined) return 'a command on another target';
-    const read = await this.guard(() => this.store.readStream(usedAt.streamId, { fromRevision: usedAt.revision, maxCount: 1 }));
-    const earlier = E.isRight(read) ? read.right[0] : undefined;
+    const read =
+      usedAt === undefined
+        ? undefined
+        : await this.guard(() => this.store.readStream(usedAt.streamId, { fromRevision: usedAt.revision, maxCount: 1 }));
+    const earlier = read !== undefined && E.isRight(read) ? read.right[0] : undefined;
     if (earlier === undefined) return 'a command on another target';
-    if (!sameSender(envelope, earlier)) return ANOTHERS;
-    return `${earlier?.metadata.commandType ?? 'a command'} on ${usedAt.streamId}`;
+    return sameSender(envelope, earlier) ? `${earlier.metadata.commandType} on ${earlier.streamId}` : ANOTHERS;
   }
 
   private replay(

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AuditVerification, ChainHead, ChainReport, EventStore } from '../application/ports/event-store';
+import { periodically } from '../application/periodic';
 
 export interface AuditVerifyOptions {
   readonly store: EventStore;
@@ -117,9 +118,8 @@ export interface HeadKeeper {
  * the log then show at the next verification even when no one ran one in between, except those of
  * the last interval. It verifies from the newest head it has seen, so deleting the record, or
  * putting an older one back, while it runs hides no cut. A step that finds the chain broken
- * records nothing; what it finds, and a step
- * that cannot finish (the store down, the head file not writable), is told to `alert` once, until
- * a step finds nothing wrong again. `audit verify` says the rest.
+ * records nothing; what it finds, and a step that cannot finish (the store down, the head file not
+ * writable), is told to `alert` once, until a step finds nothing wrong again. `audit verify` says the rest.
  */
 export const keepHead = (
   { store, headFile: file, headKey }: AuditVerifyOptions,
@@ -150,23 +150,12 @@ export const keepHead = (
     tell(report.ok ? undefined : `audit chain broken at position ${report.firstBadPosition}: ${report.reason}; ${RUN_VERIFY}`);
     return report;
   };
-  let stepping: Promise<ChainReport | undefined> | undefined;
-  // One step at a time: a slow store must not pile them up.
-  const once = (): Promise<ChainReport | undefined> =>
-    (stepping ??= step()
-      .catch((error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
-        tell(`the audit head is not kept up with the log (${reason}): check that the event store answers and the data directory is writable`);
-        return undefined;
-      })
-      .finally(() => (stepping = undefined)));
-  const timer = setInterval(() => void once(), intervalMs);
-  timer.unref();
-  return {
-    step: once,
-    stop: async () => {
-      clearInterval(timer);
-      await stepping;
-    },
-  };
+  const periodic = periodically(intervalMs, () =>
+    step().catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      tell(`the audit head is not kept up with the log (${reason}): check that the event store answers and the data directory is writable`);
+      return undefined;
+    }),
+  );
+  return { step: periodic.once, stop: periodic.stop };
 };

@@ -184,10 +184,7 @@ export class AccessControl {
    * read and nothing recorded, so it can be asked again at any moment (an open connection's token).
    */
   holdsToken(principal: Principal, authorizationHeader: string): boolean {
-    const token = bearerToken(authorizationHeader);
-    if (token === undefined) return false;
-    const found = this.directory.lookup(hashToken(token));
-    return found.status === 'active' && found.principal.id === principal.id;
+    return this.recognise(authorizationHeader)?.id === principal.id;
   }
 
   /**

@@ -7,7 +7,7 @@ import { CommandError } from '../errors';
 import { KeyVault } from '../ports/key-vault';
 import { Turns } from '../turns';
 
-export type Outcome<A> = Promise<E.Either<CommandError, A>>;
+type Outcome<A> = Promise<E.Either<CommandError, A>>;
 
 /** A keyed commitment: proves later which bytes an event meant, and reveals nothing of them. */
 export const commitmentOf = (key: Buffer, label: string, material: Uint8Array): string =>
