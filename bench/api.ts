@@ -23,6 +23,7 @@ import { MemoryViewStore } from '../infrastructure/read-models/memory-view-store
 import { Projector } from '../read-models/projector';
 import { createReadModels } from '../read-models/read-models';
 import { median } from './measure';
+import { stackFloorServer } from './stack-floor';
 
 // The API's cost over the work it wraps, one JSON line per figure, measured in the same run:
 // - a device(serial) query at 32 concurrent clients against a bare Express route that reads the
@@ -32,7 +33,10 @@ import { median } from './measure';
 // - an InitializeDevice mutation at 32 concurrent clients against CommandBus.execute called
 //   directly on the same store: the embedded default (a SQLite file), then PostgreSQL, which
 //   production runs, when DATABASE_URL (or the local default) answers. Each name states the store
-//   and its durability setting.
+//   and its durability setting;
+// - for information, the same query and the SQLite mutation on the bare stack (bench/stack-floor.ts:
+//   Node's HTTP, Apollo Server and graphql with nothing of the platform's) against the same
+//   baselines: the highest ratio any API on that stack can reach on this machine.
 // The platform (both HTTP servers, the bus, the store, the projector) runs in a worker thread as
 // production runs it (NODE_ENV=production), with every protection on: authentication, rate limit,
 // armor, masking. The clients run in the main thread, so they never share the servers' event loop;
@@ -76,11 +80,13 @@ interface Ready {
   readonly barePort: number;
   /** The same route served as Express ships, without the API's request classes. */
   readonly stockPort: number;
+  /** The bare stack: Node's HTTP, Apollo Server and graphql, resolving with the view and the bus. */
+  readonly floorPort: number;
   readonly tokens: { readonly reader: string; readonly admin: string };
 }
 
 type ToPlatform =
-  | { readonly kind: 'direct'; readonly round: number }
+  | { readonly kind: 'direct' }
   | { readonly kind: 'cpu' }
   | { readonly kind: 'settle'; readonly position: number }
   | { readonly kind: 'close' };
@@ -210,11 +216,16 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   const barePort = await listening(bareServer);
   const stockServer = http.createServer(bareApp());
   const stockPort = await listening(stockServer);
+  const floorServer = await stackFloorServer(readModels, bus);
+  const floorPort = await listening(floorServer);
 
   const settle = async (position: number): Promise<void> => {
     if (!(await readModels.waitFor(position, 60_000))) throw new Error(`the views did not reach log position ${position}`);
   };
-  const direct = (r: number) => {
+  // Numbered across comparisons: a command id used before would be answered as a replay, without an append.
+  let directRuns = 0;
+  const direct = () => {
+    const r = directRuns++;
     let last = 0;
     return drive(
       MUTATION_REQUESTS,
@@ -236,7 +247,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
   port.on('message', (request: ToPlatform) => {
     switch (request.kind) {
       case 'direct':
-        void direct(request.round).then((run) => reply({ kind: 'run', run }));
+        void direct().then((run) => reply({ kind: 'run', run }));
         return;
       case 'cpu':
         reply({ kind: 'cpu', ms: threadCpuMs() });
@@ -249,6 +260,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
           await api.close();
           await new Promise((resolve) => bareServer.close(resolve));
           await new Promise((resolve) => stockServer.close(resolve));
+          await new Promise((resolve) => floorServer.close(resolve));
           await projector.stop();
           await access.close();
           await store.close();
@@ -257,7 +269,7 @@ const runPlatform = async (port: MessagePort, choice: StoreChoice): Promise<void
         })();
     }
   });
-  reply({ kind: 'ready', ready: { apiPort, barePort, stockPort, tokens } });
+  reply({ kind: 'ready', ready: { apiPort, barePort, stockPort, floorPort, tokens } });
 };
 
 if (!isMainThread && parentPort) void runPlatform(parentPort, workerData as StoreChoice);
@@ -375,7 +387,7 @@ const load = async (
 };
 
 type Platform = Ready & {
-  direct(round: number): Promise<Run>;
+  direct(): Promise<Run>;
   cpuMs(): Promise<number>;
   settle(position: number): Promise<void>;
   close(): Promise<void>;
@@ -398,7 +410,7 @@ const startPlatform = async (choice: StoreChoice): Promise<Platform> => {
   const { ready } = await reply('ready');
   return {
     ...ready,
-    direct: async (r) => (await reply('run', { kind: 'direct', round: r })).run,
+    direct: async () => (await reply('run', { kind: 'direct' })).run,
     cpuMs: async () => (await reply('cpu', { kind: 'cpu' })).ms,
     settle: async (position) => {
       await reply('settled', { kind: 'settle', position });
@@ -428,91 +440,105 @@ const measured = (requests: number, run: Run): Measured => ({
   p99: percentile(run.latencies, 99),
 });
 
-/** One warm-up round, then ROUNDS measured ones alternating which side goes first; medians of each figure. */
-const compare = async (
-  name: string,
-  requests: number,
-  subject: (round: number) => Promise<Run>,
-  baseline: (round: number) => Promise<Run>,
-): Promise<Line[]> => {
-  const subjects: Measured[] = [];
+/** A side measured against a baseline: the name its lines carry and one round of its load. */
+interface Subject {
+  readonly name: string;
+  run(round: number): Promise<Run>;
+}
+
+/**
+ * One warm-up round, then ROUNDS measured ones, each running every subject and the baseline, with
+ * the baseline first in every other round; medians of each figure. Subjects compared in the same
+ * rounds share the baseline's runs, so their ratios can be set side by side.
+ */
+const compare = async (requests: number, subjects: readonly Subject[], baseline: (round: number) => Promise<Run>): Promise<Line[]> => {
+  const runs: Measured[][] = subjects.map(() => []);
   const baselines: Measured[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
-    let s: Run;
-    let b: Run;
-    if (r % 2 === 0) {
-      s = await subject(r);
-      b = await baseline(r);
-    } else {
-      b = await baseline(r);
-      s = await subject(r);
-    }
+    const base = r % 2 === 1 ? await baseline(r) : undefined;
+    const measuredRuns: Run[] = [];
+    for (const subject of subjects) measuredRuns.push(await subject.run(r));
+    const b = base ?? (await baseline(r));
     if (r > 0) {
-      subjects.push(measured(requests, s));
+      measuredRuns.forEach((run, i) => runs[i].push(measured(requests, run)));
       baselines.push(measured(requests, b));
     }
   }
-  const figure = (key: keyof Measured) => [median(subjects.map((m) => m[key])), median(baselines.map((m) => m[key]))];
-  const [value, base] = figure('throughput');
-  const [cpuValue, cpuBase] = figure('cpuThroughput');
-  const [p50, baseP50] = figure('p50');
-  const [p99, baseP99] = figure('p99');
-  const line = (label: string, unit: Line['unit'], v: number, b: number, digits: number): Line => ({
-    name: `${name} ${label}`,
-    value: round(v, digits),
-    unit,
-    baseline: round(b, digits),
-    ratio: round(v / b, 3),
+  const baseFigure = (key: keyof Measured) => median(baselines.map((m) => m[key]));
+  return subjects.flatMap((subject, i) => {
+    const figure = (key: keyof Measured) => [median(runs[i].map((m) => m[key])), baseFigure(key)];
+    const [value, base] = figure('throughput');
+    const [cpuValue, cpuBase] = figure('cpuThroughput');
+    const [p50, baseP50] = figure('p50');
+    const [p99, baseP99] = figure('p99');
+    const line = (label: string, unit: Line['unit'], v: number, b: number, digits: number): Line => ({
+      name: `${subject.name} ${label}`,
+      value: round(v, digits),
+      unit,
+      baseline: round(b, digits),
+      ratio: round(v / b, 3),
+    });
+    const cpu = Number.isFinite(cpuValue / cpuBase) ? { cpu: { value: round(cpuValue, 1), baseline: round(cpuBase, 1), ratio: round(cpuValue / cpuBase, 3) } } : {};
+    return [
+      { ...line(`(${CONCURRENCY} clients)`, 'requests/s', value, base, 1), ...cpu },
+      line('p50 latency', 'ms', p50, baseP50, 2),
+      line('p99 latency', 'ms', p99, baseP99, 2),
+    ];
   });
-  const cpu = Number.isFinite(cpuValue / cpuBase) ? { cpu: { value: round(cpuValue, 1), baseline: round(cpuBase, 1), ratio: round(cpuValue / cpuBase, 3) } } : {};
-  return [
-    { ...line(`(${CONCURRENCY} clients)`, 'requests/s', value, base, 1), ...cpu },
-    line('p50 latency', 'ms', p50, baseP50, 2),
-    line('p99 latency', 'ms', p99, baseP99, 2),
-  ];
 };
 
 const DEVICE_FIELDS =
   'serial kind status credentialKind organisation userId pinLocked initializedAt distributedAt boundAt ' +
   'reportedLostAt lossCancelledAt frozenAt restoredAt destroyedAt pinLockedAt updatedAt position';
 
-const graphql = (platform: Platform, token: string, body: string): Buffer =>
-  requestBytes(platform.apiPort, 'POST', '/graphql', { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body);
+/** Where a GraphQL operation goes: the API with a token, or the bare stack, which asks for none. */
+interface Endpoint {
+  readonly port: number;
+  readonly token?: string;
+  /** Prefix of the command ids and serials its mutations create. */
+  readonly name: string;
+}
 
-const compareQuery = (platform: Platform, name: string, barePort: number): Promise<Line[]> => {
-  const query = graphql(
-    platform,
-    platform.tokens.reader,
-    JSON.stringify({ query: `query($serial: String!) { device(serial: $serial) { ${DEVICE_FIELDS} } }`, variables: { serial: SERIAL } }),
-  );
+const graphql = ({ port, token }: Endpoint, body: string): Buffer =>
+  requestBytes(port, 'POST', '/graphql', { 'Content-Type': 'application/json', ...(token && { Authorization: `Bearer ${token}` }) }, body);
+
+/** A GraphQL endpoint to measure, under the name its lines carry. */
+type Measuring = readonly [name: string, endpoint: Endpoint];
+
+const compareQuery = (platform: Platform, subjects: readonly Measuring[], barePort: number): Promise<Line[]> => {
+  const body = JSON.stringify({ query: `query($serial: String!) { device(serial: $serial) { ${DEVICE_FIELDS} } }`, variables: { serial: SERIAL } });
   const bare = requestBytes(barePort, 'GET', `/device/${SERIAL}`, {});
   return compare(
-    name,
     QUERY_REQUESTS,
-    () => load(platform.apiPort, QUERY_REQUESTS, () => query, platform.cpuMs),
+    subjects.map(([name, endpoint]) => {
+      const query = graphql(endpoint, body);
+      return { name, run: () => load(endpoint.port, QUERY_REQUESTS, () => query, platform.cpuMs) };
+    }),
     () => load(barePort, QUERY_REQUESTS, () => bare, platform.cpuMs),
   );
 };
 
 /** Each request initializes a new device, so every one of them appends. */
-const compareMutation = (platform: Platform, store: string): Promise<Line[]> => {
-  const mutation = (r: number) => (n: number) => {
+const compareMutation = (platform: Platform, subjects: readonly Measuring[]): Promise<Line[]> => {
+  const mutation = (subject: Endpoint, r: number) => (n: number) => {
     const id = String(n).padStart(6, '0');
     const input = {
-      commandId: `bench-api-${r}-${id}`,
-      serial: `API-${r}-${id}`,
+      commandId: `bench-${subject.name}-${r}-${id}`,
+      serial: `${subject.name.toUpperCase()}-${r}-${id}`,
       kind: 'UKEY',
       credentialKind: 'CERTIFICATE',
       credentialFingerprint: 'f'.repeat(64),
     };
     const query = 'mutation($input: InitializeDeviceInput!) { initializeDevice(input: $input) { position } }';
-    return graphql(platform, platform.tokens.admin, JSON.stringify({ query, variables: { input } }));
+    return graphql(subject, JSON.stringify({ query, variables: { input } }));
   };
   return compare(
-    `initializeDevice mutation vs CommandBus.execute on ${store}`,
     MUTATION_REQUESTS,
-    (r) => load(platform.apiPort, MUTATION_REQUESTS, mutation(r), platform.cpuMs, platform.settle),
-    (r) => platform.direct(r),
+    subjects.map(([name, endpoint]) => ({
+      name,
+      run: (r) => load(endpoint.port, MUTATION_REQUESTS, mutation(endpoint, r), platform.cpuMs, platform.settle),
+    })),
+    () => platform.direct(),
   );
 };
 
@@ -545,17 +571,25 @@ const withPostgres = async (work: (schema: string, durability: string) => Promis
   }
 };
 
+const BARE_STACK = 'bare stack (Node HTTP, Apollo Server, graphql; nothing of the platform)';
+const CEILING = '(information: the highest ratio an API on this stack can reach)';
+const adminOf = (platform: Platform): Endpoint => ({ port: platform.apiPort, token: platform.tokens.admin, name: 'api' });
+
 const print = (lines: readonly Line[]) => lines.forEach((line) => console.log(JSON.stringify(line)));
 
 const main = async (): Promise<void> => {
   await withPlatform({ kind: 'sqlite' }, async (platform) => {
-    print(await compareQuery(platform, 'device(serial) query vs bare Express route', platform.barePort));
-    print(await compareQuery(platform, 'device(serial) query vs stock bare Express route (information, not the target)', platform.stockPort));
-    print(await compareMutation(platform, `a SQLite file (${SQLITE_PRAGMAS.join(', ')})`));
+    const reader: Endpoint = { port: platform.apiPort, token: platform.tokens.reader, name: 'api' };
+    const floor: Endpoint = { port: platform.floorPort, name: 'floor' };
+    const query = 'device(serial) query vs bare Express route';
+    print(await compareQuery(platform, [[query, reader], [`${BARE_STACK} ${query} ${CEILING}`, floor]], platform.barePort));
+    print(await compareQuery(platform, [['device(serial) query vs stock bare Express route (information, not the target)', reader]], platform.stockPort));
+    const mutation = `initializeDevice mutation vs CommandBus.execute on a SQLite file (${SQLITE_PRAGMAS.join(', ')})`;
+    print(await compareMutation(platform, [[mutation, adminOf(platform)], [`${BARE_STACK} ${mutation} ${CEILING}`, floor]]));
   });
   await withPostgres((schema, durability) =>
     withPlatform({ kind: 'postgres', url: POSTGRES_URL, schema }, async (platform) => {
-      print(await compareMutation(platform, `PostgreSQL (${durability})`));
+      print(await compareMutation(platform, [[`initializeDevice mutation vs CommandBus.execute on PostgreSQL (${durability})`, adminOf(platform)]]));
     }),
   );
 };
