@@ -370,7 +370,7 @@ export class PostgresEventStore implements EventStore {
     this.hub = new SubscriptionHub(async (after, maxCount) => {
       await this.listen();
       return this.readAll({ after, maxCount });
-    }, options.pollIntervalMs ?? 1000);
+    }, { pollMs: options.pollIntervalMs ?? 1000 });
   }
 
   async append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {

@@ -27,7 +27,10 @@ import { SubscriptionHub } from './subscriptions';
 const STORE = 'SQLite';
 
 export interface SqliteEventStoreOptions {
-  /** How often subscriptions look for events appended by other processes (ms); default 250. */
+  /**
+   * How often the store asks SQLite whether another connection (another process) committed, while
+   * anyone subscribes (ms); default 20. The question reads a counter, not the log.
+   */
   readonly pollIntervalMs?: number;
   /** How long an append waits for another process's write lock before giving up (ms); default 5000. */
   readonly busyTimeoutMs?: number;
@@ -124,7 +127,14 @@ export class SqliteEventStore implements EventStore {
     this.commitOne = writeOne.immediate;
     // Inside a batch's transaction each append is a savepoint, so a refused one leaves the others.
     this.commitBatch = this.db.transaction((batch: readonly Pending[]) => batch.map((p) => this.attempt(writeOne, p))).immediate;
-    this.hub = new SubscriptionHub((after, maxCount) => this.readAll({ after, maxCount }), options.pollIntervalMs ?? 250);
+    // data_version changes when another connection commits, never for this one's own commits,
+    // which notify the hub themselves.
+    const dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    let version = dataVersion.get();
+    this.hub = new SubscriptionHub((after, maxCount) => this.readAll({ after, maxCount }), {
+      watchMs: options.pollIntervalMs ?? 20,
+      changed: () => version !== (version = dataVersion.get()),
+    });
   }
 
   /**

@@ -6,22 +6,32 @@ export type ReadAfter = (after: number, maxCount: number) => Promise<RecordedEve
 const PAGE_SIZE = 500;
 
 /**
+ * How a hub learns of appends the store cannot announce (another process's): every subscription
+ * reads the log every `pollMs`, or the hub asks the store every `watchMs` whether anything changed,
+ * a question much cheaper than a read, and wakes the subscriptions when it did.
+ */
+export type OtherWriters = { readonly pollMs: number } | { readonly watchMs: number; readonly changed: () => boolean };
+
+/**
  * The subscriptions of one store: each catches up by paging through readAll, then sleeps until the
- * store announces an append (notify) or, for writers the store cannot hear (other processes), until
- * the next poll. Shared by every adapter so delivery semantics cannot drift between them.
+ * store announces an append (notify) or another writer's append is seen (OtherWriters). Shared by
+ * every adapter so delivery semantics cannot drift between them.
  */
 export class SubscriptionHub {
   private readonly live = new Set<CatchUpSubscription>();
+  private watcher?: NodeJS.Timeout;
 
   constructor(
     private readonly read: ReadAfter,
-    /** Poll period in ms; undefined when every append is announced (a store in one process's memory). */
-    private readonly pollMs?: number,
+    /** Undefined when every append is announced (a store in one process's memory). */
+    private readonly others?: OtherWriters,
   ) {}
 
   subscribe(options: SubscribeOptions): Subscription {
-    const subscription = new CatchUpSubscription(options, this.read, this.pollMs, (s) => this.live.delete(s));
+    const pollMs = this.others !== undefined && 'pollMs' in this.others ? this.others.pollMs : undefined;
+    const subscription = new CatchUpSubscription(options, this.read, pollMs, (s) => this.stopped(s));
     this.live.add(subscription);
+    this.watch();
     return subscription;
   }
 
@@ -32,6 +42,30 @@ export class SubscriptionHub {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.live].map((subscription) => subscription.close()));
+  }
+
+  /** Asks the store while anyone listens, and only then: the timer keeps the process alive as a poll would. */
+  private watch(): void {
+    if (this.watcher !== undefined || this.others === undefined || !('watchMs' in this.others)) return;
+    const { watchMs, changed } = this.others;
+    this.watcher = setInterval(() => {
+      let seen: boolean;
+      try {
+        seen = changed();
+      } catch {
+        // The subscriptions' next read meets the same fault and reports it to their owners.
+        seen = true;
+      }
+      if (seen) this.notify();
+    }, watchMs);
+  }
+
+  private stopped(subscription: CatchUpSubscription): void {
+    this.live.delete(subscription);
+    if (this.live.size === 0) {
+      clearInterval(this.watcher);
+      this.watcher = undefined;
+    }
   }
 }
 

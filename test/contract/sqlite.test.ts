@@ -114,7 +114,7 @@ describe('SQLite event store file', () => {
     }
   });
 
-  it("delivers another store's appends to a subscriber by polling the file", async () => {
+  it("delivers another store's appends to a subscriber by watching SQLite's change counter", async () => {
     const file = path.join(dir, 'polled.db');
     const [writer, reader] = [new SqliteEventStore(file), new SqliteEventStore(file, { pollIntervalMs: 20 })];
     const seen: RecordedEvent[] = [];
@@ -126,6 +126,34 @@ describe('SQLite event store file', () => {
       while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 
       expect(seen.map((e) => e.id)).toEqual([written.id]);
+    } finally {
+      await subscription.close();
+      await Promise.all([writer.close(), reader.close()]);
+    }
+  });
+
+  it('reads the log for another connection only once it committed, not at every look', async () => {
+    const file = path.join(dir, 'watched.db');
+    const [writer, reader] = [new SqliteEventStore(file), new SqliteEventStore(file, { pollIntervalMs: 5 })];
+    const reads = jest.spyOn(reader, 'readAll');
+    const seen: RecordedEvent[] = [];
+    const subscription = reader.subscribe({ onEvent: (e) => void seen.push(e) });
+    const until = async (done: () => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    try {
+      await until(() => reads.mock.calls.length > 0);
+      // Some twenty looks with nothing committed: polling the log would have read it at each.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(reads).toHaveBeenCalledTimes(1);
+
+      const written = event();
+      await writer.append('device-A', [written], 'no_stream');
+      await until(() => seen.length > 0);
+
+      expect(seen.map((e) => e.id)).toEqual([written.id]);
+      expect(reads).toHaveBeenCalledTimes(2);
     } finally {
       await subscription.close();
       await Promise.all([writer.close(), reader.close()]);
