@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   AppendResult,
@@ -23,6 +21,7 @@ import { storeFailure } from './errors';
 import { checkStreamId, prepareAppend, readAllWindow, readStreamWindow, SerializedEvent, Window } from './input';
 import { StoredRow, toRecordedEvent } from './stored-row';
 import { SubscriptionHub } from './subscriptions';
+import { createOwnerOnly } from '../owner-only-file';
 
 const STORE = 'SQLite';
 
@@ -90,7 +89,8 @@ export class SqliteEventStore implements EventStore {
   ) {
     if (options.chainKey !== undefined) this.chain = new AuditChain(options.chainKey);
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
+      // The log names holders, organisations and devices: a new one is its owner's alone.
+      createOwnerOnly(file);
       this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
       for (const pragma of SQLITE_PRAGMAS) this.db.pragma(pragma);
       this.db.exec(SCHEMA);

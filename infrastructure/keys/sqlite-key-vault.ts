@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { KeyMaterialMissingError, KeyVault } from '../../application/ports/key-vault';
 import { EntryIdentity, KEY_BYTES, keyCheck, keyCheckHolds, openEntry, SealedEntry, sealEntry } from './envelope';
 import { KeyVaultError, KeyVaultIntegrityError } from './key-vault-errors';
+import { createOwnerOnly } from '../owner-only-file';
 
 export interface SqliteKeyVaultOptions {
   /** How long an operation waits for another process's lock before giving up (ms); default 5000. */
@@ -105,7 +105,7 @@ export class SqliteKeyVault implements KeyVault {
   static open(file: string, kek: Buffer, options: SqliteKeyVaultOptions = {}): SqliteKeyVault {
     if (kek.length !== KEY_BYTES) throw new KeyVaultError(`the key vault's wrapping key is ${KEY_BYTES} bytes`);
     const inMemory = file === ':memory:';
-    if (!inMemory) createOwnerOnly(file);
+    if (!inMemory) openToOwnerOnly(file);
     const db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
       const journal = db.pragma('journal_mode = WAL', { simple: true });
@@ -265,14 +265,9 @@ export class SqliteKeyVault implements KeyVault {
   }
 }
 
-/** The file exists, owner-only, before SQLite opens it (SQLite would create it with the umask's mode). */
-const createOwnerOnly = (file: string): void => {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    fs.closeSync(fs.openSync(file, 'wx', 0o600));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
+/** Key material: a vault open to others is refused, not used. */
+const openToOwnerOnly = (file: string): void => {
+  createOwnerOnly(file);
   const others = fs.statSync(file).mode & 0o077;
   if (others !== 0 && process.platform !== 'win32') {
     throw new KeyVaultError(`the key vault ${file} is open to others (mode ${(others | 0o600).toString(8)}); run chmod 600 ${file}`);

@@ -132,6 +132,18 @@ describe('SQLite event store file', () => {
     }
   });
 
+  it('creates a new log, its folder and its -wal and -shm files for their owner alone', async () => {
+    const file = path.join(dir, 'private', 'owner.db');
+    const store = new SqliteEventStore(file);
+    try {
+      await store.append('device-A', [event()], 'no_stream');
+      for (const made of [file, `${file}-wal`, `${file}-shm`]) expect((fs.statSync(made).mode & 0o777).toString(8)).toBe('600');
+      expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe('700');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reads the log for another connection only once it committed, not at every look', async () => {
     const file = path.join(dir, 'watched.db');
     const [writer, reader] = [new SqliteEventStore(file), new SqliteEventStore(file, { pollIntervalMs: 5 })];
