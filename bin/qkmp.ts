@@ -366,7 +366,12 @@ const keys = async (action: string | undefined, values: Record<string, string | 
         if (r.qber) out(`QBER: mean ${(r.qber.mean * 100).toFixed(2)}%, highest ${(r.qber.max * 100).toFixed(2)}%`);
         if (r.efficiency !== undefined) out(`reconciliation efficiency f: ${r.efficiency.toFixed(3)} (1 is the Shannon limit)`);
         const pool = await core.keyPool.state(source.sourceId);
-        if (E.isRight(pool)) out(`pool ${source.sourceId}: ${pool.right.state.balance.available} bytes available of ${pool.right.state.balance.ingested} ingested`);
+        if (E.isRight(pool)) {
+          const { available, ingested } = pool.right.state.balance;
+          const position = await core.store.lastPosition();
+          out(`pool ${source.sourceId}: ${available} bytes available of ${ingested} ingested, at log position ${position}`);
+          out(`(a query with consistentWith: ${position} waits until the views show it)`);
+        }
         if (r.stoppedBecause !== undefined) {
           fail(`the key source discarded ${r.discarded} blocks in a row, the last because ${r.stoppedBecause}; check the link (an eavesdropper raises the QBER), then run again`);
         }

@@ -28,7 +28,8 @@ const UNKNOWN_QUERY = 'unknown query operation';
 // Tokens are made only by the command line on the platform host, so that is where a holder is sent.
 const INVALID_TOKEN =
   'the bearer token is not valid (unknown, rotated or revoked); ask whoever runs the platform for a current token ' +
-  '(they make one with `qkmp admin create` or `qkmp admin rotate` on its host)';
+  '(they make one with `qkmp admin create` or `qkmp admin rotate` on its host, with the settings of this ' +
+  'server: a token made in another event log is unknown here)';
 const NO_HEADER =
   'this endpoint answers only an authenticated principal: send an Authorization header "Bearer <token>" with the ' +
   'token the platform issued you (whoever runs the platform makes one with `qkmp admin create` on its host)';

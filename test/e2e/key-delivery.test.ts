@@ -90,10 +90,13 @@ describe('key generation and ETSI GS QKD 014 key delivery, end to end', () => {
     expect(generated.status).toBe(0);
     expect(generated.stdout).toMatch(/QBER: mean \d+\.\d\d%, highest \d+\.\d\d%/);
     expect(generated.stdout).toMatch(/reconciliation efficiency f: \d\.\d{3} /);
-    const pool = /pool bb84: (\d+) bytes available of (\d+) ingested/.exec(generated.stdout);
+    const pool = /pool bb84: (\d+) bytes available of (\d+) ingested, at log position (\d+)\n/.exec(generated.stdout);
     expect(pool).not.toBeNull();
     expect(Number(pool![1])).toBeGreaterThanOrEqual(20000);
     expect(Number(pool![1])).toBe(Number(pool![2]));
+    // The position to wait for in a query is the fill's last write.
+    expect(Number(pool![3])).toBe(headPosition(path.join(dataDir, 'qkmp.db')));
+    expect(generated.stdout).toContain(`consistentWith: ${pool![3]} waits`);
 
     for (const id of [A, B, C]) {
       const dir = path.join(dataDir, `sae-${id}`);

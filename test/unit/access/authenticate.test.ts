@@ -5,7 +5,7 @@ import { generateToken } from '../../../application/access/tokens';
 import { RecordedEvent } from '../../../application/ports/event-store';
 import { at, issue, ok, platform, Platform } from './fixture';
 
-const INVALID = /^the bearer token is not valid \(unknown, rotated or revoked\); ask whoever runs the platform for a current token \(they make one with `qkmp admin create` or `qkmp admin rotate` on its host\)$/;
+const INVALID = /^the bearer token is not valid \(unknown, rotated or revoked\); ask whoever runs the platform for a current token \(they make one with `qkmp admin create` or `qkmp admin rotate` on its host, with the settings of this server: a token made in another event log is unknown here\)$/;
 
 let p: Platform;
 beforeEach(async () => {
