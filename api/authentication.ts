@@ -144,5 +144,5 @@ export const contextOf = async ({ res }: ExpressContextFunctionArgument): Promis
       extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
     });
   }
-  return { principal, budget: new OperationBudget() };
+  return { principal, budget: new OperationBudget(), sending: res.locals.sending };
 };

@@ -1,5 +1,5 @@
 import type { AccessControl, Principal } from '../application/access/access-control';
-import type { CommandBus } from '../application/command-bus';
+import type { CommandBus, Sending } from '../application/command-bus';
 import type { AuditVerification, EventStore } from '../application/ports/event-store';
 import type { ReadModels } from '../application/ports/read-models';
 import type { Projector } from '../read-models/projector';
@@ -8,7 +8,7 @@ import type { OperationBudget } from './operation-budget';
 
 /** What the API needs from the rest of the platform; it creates none of it. */
 export interface ApiDeps {
-  readonly bus: Pick<CommandBus, 'execute'>;
+  readonly bus: Pick<CommandBus, 'execute' | 'sending'>;
   readonly readModels: ReadModels;
   readonly access: Pick<AccessControl, 'recognise' | 'authenticate' | 'authorizeCommand' | 'authorizeQuery' | 'holdsToken' | 'onTokenRetired'>;
   /** For deviceHistory, which replays the device's own stream. */
@@ -27,6 +27,8 @@ export interface ApiContext {
   readonly budget: OperationBudget;
   /** Counts a refusal against the principal's rate limit (over HTTP; a WebSocket has its own caps). */
   readonly refused?: () => void;
+  /** When the request reached the server: its mutations were sent against the state then. */
+  readonly sending?: Sending;
 }
 
 /** What every resolver module is built from. */

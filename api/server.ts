@@ -49,6 +49,17 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
+/**
+ * Marks the request's arrival before its body is read and its token checked: another console's
+ * write that lands meanwhile refuses its command as a race it lost (CONFLICT), not as a state it chose.
+ */
+const markSending =
+  (bus: ApiDeps['bus']): RequestHandler =>
+  (_req, res, next) => {
+    res.locals.sending = bus.sending();
+    next();
+  };
+
 /** The GraphQL API on one HTTP server: queries and mutations over HTTP, subscriptions over WebSocket, both at /graphql. */
 export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions = {}): Promise<ApiServer> => {
   const production = options.production ?? process.env.NODE_ENV === 'production';
@@ -127,6 +138,7 @@ export const createApiServer = async (deps: ApiDeps, options: ApiServerOptions =
   app.all(
     GRAPHQL_PATH,
     noStore,
+    markSending(deps.bus),
     authenticateRequests(authenticator, !production),
     limiter.handler,
     // Only uncompressed JSON: requests are small, and a decompressor is one more parser facing the network.

@@ -77,10 +77,13 @@ const ANOTHERS = "another principal's command";
 const sameSender = ({ actor }: CommandEnvelope, earlier: RecordedEvent): boolean =>
   earlier.metadata.actorId === actor.id || earlier.metadata.actorRole === 'SYSTEM' || actor.role === 'SYSTEM';
 
-/** What is kept beside the commands queued on one stream in this process; see CommandBus.inLane. */
-interface Lane {
-  /** Commands of the lane that appended events. */
-  writes: number;
+/**
+ * One sending of commands, such as one request of a console, marked when it reached this process:
+ * another sending's write to a command's stream after the mark is a race the command lost.
+ */
+export interface Sending {
+  /** How many writes this process had made when the sending came. */
+  readonly after: number;
 }
 
 /**
@@ -116,7 +119,14 @@ export class CommandBus {
   // this a key pool of 10^5 ranges would be read and folded whole for every command.
   private readonly cache = new Map<string, CachedStream>();
   private readonly cachedStreams: number;
-  private readonly lanes = new Turns<string, Lane>(() => ({ writes: 0 }));
+  private readonly lanes = new Turns<string>();
+  private writes = 0;
+  /**
+   * The latest write to each recently written stream, and whose it was. A stream dropped from here
+   * was last written before the latest `cachedStreams` streams were: a command that waited that
+   * long is taken to have been sent after the write.
+   */
+  private readonly lastWrites = new Map<string, { readonly write: number; readonly by: Sending }>();
 
   constructor(
     private readonly store: EventStore,
@@ -171,11 +181,23 @@ export class CommandBus {
     if (this.cache.size > this.cachedStreams) this.cache.delete(this.cache.keys().next().value!);
   }
 
+  /** Marks a sending's arrival: its commands were sent against the streams as they stand now. */
+  sending(): Sending {
+    return { after: this.writes };
+  }
+
   /**
    * `admit` runs in the command's turn on its stream, before it is decided: a check that must still
-   * hold then (the sender's charger not revoked meanwhile) throws to refuse it.
+   * hold then (the sender's charger not revoked meanwhile) throws to refuse it. `sent` is when the
+   * command's sender reached this process (a request may wait for its body and its checks before
+   * its command comes here); by default, now.
    */
-  async execute(envelopeInput: unknown, commandInput: unknown, admit?: () => Promise<void>): Promise<E.Either<CommandError, CommandResult>> {
+  async execute(
+    envelopeInput: unknown,
+    commandInput: unknown,
+    admit?: () => Promise<void>,
+    sent: Sending = this.sending(),
+  ): Promise<E.Either<CommandError, CommandResult>> {
     const envelope = decode(CommandEnvelope, envelopeInput);
     if (E.isLeft(envelope)) return envelope;
     const command = decodeMessage<Message>(this.commandCodecs, commandInput, 'command');
@@ -188,10 +210,10 @@ export class CommandBus {
     const target = route.aggregate.targetOf(command.right);
     const streamId = streamOf(route.aggregate, target);
 
-    return this.inLane(streamId, async (writtenSinceArrival) => {
+    return this.inLane(streamId, sent, async () => {
       await admit?.();
       for (let attempt = 1; ; attempt++) {
-        const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1 || writtenSinceArrival());
+        const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1 || this.writtenSince(streamId, sent));
         if (outcome !== 'retry') return outcome;
         if (attempt >= this.maxAttempts) {
           const current = await this.load(route.aggregate, target);
@@ -210,19 +232,29 @@ export class CommandBus {
    * would both pass as first sendings, the store taking the second's events for a retry of the
    * first's. Streams stay concurrent, so the store still commits appends to many streams together;
    * only writers in other processes are left to the expected revision (a second sending in another
-   * process at the same moment is found at append, and answered as a resend). `work` is told
-   * whether a command ahead of it in the lane has written since it came: it was sent against the
-   * state before that write, as a command that lost a race was.
+   * process at the same moment is found at append, and answered as a resend). Each write is
+   * recorded with its sending, so a later command can tell a race it lost (writtenSince).
    */
-  private inLane(streamId: string, work: (writtenSinceArrival: () => boolean) => Promise<Outcome>): Promise<Outcome> {
-    return this.lanes.run(streamId, (lane) => {
-      const arrivedAfter = lane.writes;
-      return async () => {
-        const outcome = await work(() => lane.writes > arrivedAfter);
-        if (E.isRight(outcome) && !outcome.right.replayed) lane.writes++;
-        return outcome;
-      };
+  private inLane(streamId: string, sent: Sending, work: () => Promise<Outcome>): Promise<Outcome> {
+    return this.lanes.run(streamId, () => async () => {
+      const outcome = await work();
+      if (E.isRight(outcome) && !outcome.right.replayed) {
+        this.lastWrites.delete(streamId);
+        this.lastWrites.set(streamId, { write: ++this.writes, by: sent });
+        if (this.lastWrites.size > this.cachedStreams) this.lastWrites.delete(this.lastWrites.keys().next().value!);
+      }
+      return outcome;
     });
+  }
+
+  /**
+   * Another sending wrote to the stream after `sent` came: the command was sent against the state
+   * before that write, as one that lost a race was. A sending's own earlier writes (a request's
+   * first mutation) are not someone else's change.
+   */
+  private writtenSince(streamId: string, sent: Sending): boolean {
+    const last = this.lastWrites.get(streamId);
+    return last !== undefined && last.write > sent.after && last.by !== sent;
   }
 
   private async attempt(

@@ -46,7 +46,8 @@ export const commandMutations = (
             ...(expectedRevision != null && { expectedRevision }),
           };
           // Checked again in the command's turn: a charger revoked while it queued is refused then.
-          const result = await deps.bus.execute(envelope, command, () => allowed(deps.access.authorizeCommand(principal, command), context));
+          const admit = () => allowed(deps.access.authorizeCommand(principal, command), context);
+          const result = await deps.bus.execute(envelope, command, admit, context.sending);
           if (E.isLeft(result)) {
             const shown = mayReadStateOf(principal, aggregate, aggregate.targetOf(command));
             throw commandFailure(result.left, shown ? (state) => presentState(state, data) : undefined);

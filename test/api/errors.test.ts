@@ -23,6 +23,16 @@ describe('errors a console can act on', () => {
     let open!: () => void;
     gate = { awaited, open: () => open(), opened: new Promise((resolve) => (open = resolve)) };
   };
+  /**
+   * While set, the first command to reach the bus is written only once a second has reached it, and
+   * the second goes on only once the first is done: the second's request came before the write,
+   * yet its command finds no other command on the stream.
+   */
+  let relay: { first?: Promise<unknown>; secondArrived: () => void; arrived: Promise<void> } | undefined;
+  const relayTwo = () => {
+    let secondArrived!: () => void;
+    relay = { secondArrived: () => secondArrived(), arrived: new Promise((resolve) => (secondArrived = resolve)) };
+  };
   beforeAll(async () => {
     // The API's bus writes through a store that can be switched off or held; set-up goes straight to the real one.
     const downable = (store: EventStore): EventStore =>
@@ -30,20 +40,28 @@ describe('errors a console can act on', () => {
         append: async (...args: Parameters<EventStore['append']>) => {
           if (storeDown) throw new StoreUnavailableError('test', new Error('ECONNREFUSED 10.9.8.7:5432'));
           if (gate !== undefined) await gate.opened;
+          if (relay !== undefined) await relay.arrived;
           return store.append(...args);
         },
       });
     p = await Platform.start({
       override: (deps, store) => {
         const bus = new CommandBus(downable(store), routes);
-        const execute: CommandBus['execute'] = (envelope, command) => {
+        const execute: CommandBus['execute'] = async (envelope, command, admit, sent) => {
           if (gate !== undefined && --gate.awaited === 0) {
             gate.open();
             gate = undefined;
           }
-          return bus.execute(envelope, command);
+          const held = relay;
+          if (held !== undefined && held.first === undefined) return (held.first = bus.execute(envelope, command, admit, sent));
+          if (held !== undefined) {
+            relay = undefined;
+            held.secondArrived();
+            await held.first;
+          }
+          return bus.execute(envelope, command, admit, sent);
         };
-        return { ...deps, bus: { execute } };
+        return { ...deps, bus: { execute, sending: () => bus.sending() } };
       },
       limits: { consistencyTimeoutMs: 150 },
     });
@@ -196,6 +214,29 @@ describe('errors a console can act on', () => {
     expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
     // Sent after the winner's, the same command is refused by the state it finds.
     expect(codeOf(await send())).toBe('INVALID_STATE');
+  });
+
+  it('gives CONFLICT to a command whose request came before the other console\'s write, though it reached the bus after it', async () => {
+    const serial = await p.device('ACTIVE');
+    relayTwo();
+    const send = () => p.gql(FREEZE, { input: { commandId: randomUUID(), serial, reason: 'suspicious' } }, 'USER_ADMIN');
+    const [a, b] = await Promise.all([send(), send()]);
+    expect([codeOf(a), codeOf(b)].sort()).toEqual(['CONFLICT', undefined]);
+    const loser = codeOf(a) === undefined ? b : a;
+    expect(loser.body.errors?.[0].extensions).toMatchObject({
+      currentState: { status: 'FROZEN', serial },
+      details: { streamId: `device-${serial}`, revision: 3, refusal: 'INVALID_STATE' },
+    });
+    expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
+  });
+
+  it('does not call a request\'s own earlier mutation another console\'s: the later one is refused by the state', async () => {
+    const serial = await p.device('ACTIVE');
+    const twice = `mutation($a: FreezeDeviceInput!, $b: FreezeDeviceInput!) { a: freezeDevice(input: $a) { revision } b: freezeDevice(input: $b) { revision } }`;
+    const input = () => ({ commandId: randomUUID(), serial, reason: 'suspicious' });
+    const response = await p.gql(twice, { a: input(), b: input() }, 'USER_ADMIN');
+    expect(response.body.data).toEqual({ a: { revision: 3 }, b: null });
+    expect(codeOf(response)).toBe('INVALID_STATE');
   });
 
   it('says an unknown serial is NOT_FOUND, not a conflict, when the console names a revision', async () => {
