@@ -5,6 +5,7 @@ import * as E from 'fp-ts/Either';
 import { createPrincipal, revokePrincipal, rotatePrincipalToken } from '../../application/access';
 import { FINGERPRINT, mutationDocument } from './support/fixtures';
 import { Platform } from './support/platform';
+import { waitUntil, webSocketClient } from './support/subscribing';
 
 // Subscriptions over graphql-ws on the same path as HTTP, fed by the projector's notifications.
 
@@ -21,13 +22,7 @@ afterEach(async () => {
 afterAll(() => p.close());
 
 const connect = (authorization?: string): Client => {
-  const client = createClient({
-    url: p.wsUrl,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: true,
-    ...(authorization !== undefined && { connectionParams: { authorization } }),
-  });
+  const client = webSocketClient(p.wsUrl, authorization);
   clients.push(client);
   return client;
 };
@@ -190,13 +185,6 @@ describe('the WebSocket path', () => {
   });
 });
 
-const waitUntil = async (condition: () => boolean, timeoutMs = 2000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 
 describe('connections', () => {
   let q: Platform;
