@@ -489,7 +489,7 @@ const compare = async (requests: number, subjects: readonly Subject[], baseline:
 
 const DEVICE_FIELDS =
   'serial kind status credentialKind organisation userId pinLocked initializedAt distributedAt boundAt ' +
-  'reportedLostAt lossCancelledAt frozenAt restoredAt destroyedAt pinLockedAt updatedAt position';
+  'reportedLostAt lossCancelledAt frozenAt restoredAt destroyedAt pinLockedAt pinUnblockedAt updatedAt position';
 
 /** Where a GraphQL operation goes: the API with a token, or the bare stack, which asks for none. */
 interface Endpoint {

@@ -20,7 +20,7 @@ const typeDefs = `#graphql
     serial: String! kind: String! status: String! credentialKind: String! organisation: String userId: String
     pinLocked: Boolean! initializedAt: String! distributedAt: String boundAt: String reportedLostAt: String
     lossCancelledAt: String frozenAt: String restoredAt: String destroyedAt: String pinLockedAt: String
-    updatedAt: String! position: Float!
+    pinUnblockedAt: String updatedAt: String! position: Float!
   }
   type Receipt { position: Float! }
   input InitializeDeviceInput { commandId: String! serial: String! kind: String! credentialKind: String! credentialFingerprint: String! }

@@ -5,8 +5,9 @@ import { ViewOp, ViewStore } from '../application/ports/view-store';
  * any change to either, so that views written before are rebuilt instead of being misread.
  * 1: the layout before versions were recorded. 2: audit entries kept in blocks of positions, and
  * no index of all entries. 3: audit entries also indexed under the targets they name (concerns).
+ * 4: device views record when a PIN lock was lifted (pinUnblockedAt).
  */
-export const VIEW_LAYOUT = '3';
+export const VIEW_LAYOUT = '4';
 const LAYOUT_KEY = 'layout';
 
 /** Every applied batch carries this, so views always say which layout wrote them. */

@@ -21,6 +21,7 @@ export const deviceTypeDefs = /* GraphQL */ `
     restoredAt: DateTime
     destroyedAt: DateTime
     pinLockedAt: DateTime
+    pinUnblockedAt: DateTime
     updatedAt: DateTime!
     "Log position of the last event that changed this view."
     position: SafeInt!

@@ -24,6 +24,7 @@ export interface DeviceView {
   readonly restoredAt: string | null;
   readonly destroyedAt: string | null;
   readonly pinLockedAt: string | null;
+  readonly pinUnblockedAt: string | null;
   readonly updatedAt: string;
   /** Global position of the last event that changed this view. */
   readonly position: number;

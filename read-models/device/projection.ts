@@ -72,7 +72,7 @@ const deviceOps = ({ event, at, recorded }: ProjectedEvent & { event: DeviceEven
     case 'DevicePinLocked':
       return update({ pinLocked: 'true', pinLockedAt: at });
     case 'DevicePinUnblocked':
-      return update({ pinLocked: 'false' });
+      return update({ pinLocked: 'false', pinUnblockedAt: at });
     // Authentication attempts change no field of the view; the audit records them.
     case 'DeviceAuthenticationFailed':
     case 'DeviceAuthenticated':

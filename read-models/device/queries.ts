@@ -26,6 +26,7 @@ const toView = (h: Readonly<Record<string, string>>): DeviceView => ({
   restoredAt: orNull(h, 'restoredAt'),
   destroyedAt: orNull(h, 'destroyedAt'),
   pinLockedAt: orNull(h, 'pinLockedAt'),
+  pinUnblockedAt: orNull(h, 'pinUnblockedAt'),
   updatedAt: h.updatedAt,
   position: whole(h, 'position'),
 });

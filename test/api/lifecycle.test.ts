@@ -95,6 +95,28 @@ describe('initializing, distributing and binding a device', () => {
     });
   });
 
+  it('shows when a PIN lock was lifted beside when it was set, with the unblock\'s time', async () => {
+    const serial = await p.device('PIN_LOCKED');
+    const unblocked = await p.gql(
+      `mutation($input: UnblockDevicePinInput!) { unblockDevicePin(input: $input) { position events { type } } }`,
+      { input: { commandId: randomUUID(), serial } },
+      'USER_ADMIN',
+    );
+    expect(unblocked.body.data?.unblockDevicePin.events).toEqual([{ type: 'DevicePinUnblocked' }]);
+    const { position } = unblocked.body.data?.unblockDevicePin;
+    const [event] = await p.store.readAll({ after: position - 1 });
+    const read = await p.gql(
+      'query($serial: String!, $at: SafeInt) { device(serial: $serial, consistentWith: $at) { pinLocked pinLockedAt pinUnblockedAt } }',
+      { serial, at: position },
+      'USER_ADMIN',
+    );
+    expect(read.body.data?.device).toEqual({
+      pinLocked: false,
+      pinLockedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      pinUnblockedAt: event.metadata.occurredAt,
+    });
+  });
+
   it('answers the first receipt again, marked replayed, when a console resends a command with the same id', async () => {
     const serial = p.newSerial();
     const input = { commandId: randomUUID(), serial, kind: 'UKEY', credentialKind: 'CERTIFICATE', credentialFingerprint: FINGERPRINT };

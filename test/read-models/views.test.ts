@@ -142,6 +142,7 @@ describe.each(bothStores)('read models in the $name view store', (kind) => {
         pinLocked: false,
         destroyedAt: null,
         pinLockedAt: null,
+        pinUnblockedAt: null,
         updatedAt: last.metadata.occurredAt,
         position: last.position,
       });
