@@ -437,7 +437,7 @@ describe('the default cost limit', () => {
   it('says how far over the limit a huge literal page goes, in numbers that read right', async () => {
     const response = await p.gql('{ devices(first: 100000000000000000000000) { total } }', {}, 'SECURITY_ADMIN');
     const messages = response.body.errors?.map((e) => e.message) ?? [];
-    expect(messages).toContainEqual(expect.stringMatching(/^the operation has an estimated cost of \d(\.\d+)?e\+\d+, over the limit of 25000/));
+    expect(messages).toContainEqual(expect.stringMatching(/^the operation has an estimated cost of \d(\.\d+)?e\+\d+, over the limit of 26000/));
   });
 
   it('refuses two full pages in one operation, saying what to do', async () => {
@@ -445,7 +445,7 @@ describe('the default cost limit', () => {
     const response = await p.gql(`{ a: ${page} b: ${page} }`, {}, 'SECURITY_ADMIN');
     expect(response.status).toBe(400);
     expect(response.body.errors?.[0].message).toMatch(
-      /^the operation has an estimated cost of \d+, over the limit of 25000; a page size \(first\) multiplies the cost/,
+      /^the operation has an estimated cost of \d+, over the limit of 26000; a page size \(first\) multiplies the cost/,
     );
   });
 });
