@@ -49,8 +49,6 @@ export interface CommandResult {
   readonly replayed: boolean;
 }
 
-type Outcome = E.Either<CommandError, CommandResult>;
-
 export interface CommandBusOptions {
   readonly clock?: Clock;
   /** How many times to decide again after another writer moved the stream (then CONFLICT). */
@@ -86,6 +84,16 @@ export interface Sending {
   readonly after: number;
 }
 
+/** A stream's latest writes in this process: whose each was, and the state it was decided on. */
+interface RecentWrites {
+  readonly writes: { readonly write: number; readonly by: Sending; readonly stateBefore: unknown }[];
+  /** The newest write no longer kept: nothing is known of the writes up to it. */
+  dropped: number;
+}
+
+/** Writes kept per stream: a command that waited through more is not told it lost a race. */
+const RECENT_WRITES = 8;
+
 /**
  * Fields that say why, not what, per command: the platform itself destroys a key range under one
  * id for whichever of several causes (a failed charge, a lost device, a restart) comes first, and
@@ -119,14 +127,19 @@ export class CommandBus {
   // this a key pool of 10^5 ranges would be read and folded whole for every command.
   private readonly cache = new Map<string, CachedStream>();
   private readonly cachedStreams: number;
+  /**
+   * Runs the commands on one stream one after another, in the order they came, each decided on the
+   * state the one before left. Decided side by side, all but one would find the stream moved at
+   * append and decide again (a burst of 24 used up the retries), and two sendings of one command id
+   * would both pass as first sendings, the store taking the second's events for a retry of the
+   * first's. Streams stay concurrent, so the store still commits appends to many streams together;
+   * only writers in other processes are left to the expected revision (a second sending in another
+   * process at the same moment is found at append, and answered as a resend).
+   */
   private readonly lanes = new Turns<string>();
   private writes = 0;
-  /**
-   * The latest write to each recently written stream, and whose it was. A stream dropped from here
-   * was last written before the latest `cachedStreams` streams were: a command that waited that
-   * long is taken to have been sent after the write.
-   */
-  private readonly lastWrites = new Map<string, { readonly write: number; readonly by: Sending }>();
+  /** For the streams written most recently (as many as `cachedStreams`), see passedWhenSent. */
+  private readonly recentWrites = new Map<string, RecentWrites>();
 
   constructor(
     private readonly store: EventStore,
@@ -210,10 +223,10 @@ export class CommandBus {
     const target = route.aggregate.targetOf(command.right);
     const streamId = streamOf(route.aggregate, target);
 
-    return this.inLane(streamId, sent, async () => {
+    return this.lanes.run(streamId, () => async () => {
       await admit?.();
       for (let attempt = 1; ; attempt++) {
-        const outcome = await this.attempt(route, envelope.right, command.right, streamId, attempt > 1 || this.writtenSince(streamId, sent));
+        const outcome = await this.attempt(route, envelope.right, command.right, streamId, sent, attempt > 1);
         if (outcome !== 'retry') return outcome;
         if (attempt >= this.maxAttempts) {
           const current = await this.load(route.aggregate, target);
@@ -225,36 +238,28 @@ export class CommandBus {
     });
   }
 
-  /**
-   * Runs the commands on one stream one after another, in the order they came, each decided on the
-   * state the one before left. Decided side by side, all but one would find the stream moved at
-   * append and decide again (a burst of 24 used up the retries), and two sendings of one command id
-   * would both pass as first sendings, the store taking the second's events for a retry of the
-   * first's. Streams stay concurrent, so the store still commits appends to many streams together;
-   * only writers in other processes are left to the expected revision (a second sending in another
-   * process at the same moment is found at append, and answered as a resend). Each write is
-   * recorded with its sending, so a later command can tell a race it lost (writtenSince).
-   */
-  private inLane(streamId: string, sent: Sending, work: () => Promise<Outcome>): Promise<Outcome> {
-    return this.lanes.run(streamId, () => async () => {
-      const outcome = await work();
-      if (E.isRight(outcome) && !outcome.right.replayed) {
-        this.lastWrites.delete(streamId);
-        this.lastWrites.set(streamId, { write: ++this.writes, by: sent });
-        if (this.lastWrites.size > this.cachedStreams) this.lastWrites.delete(this.lastWrites.keys().next().value!);
-      }
-      return outcome;
-    });
+  private recordWrite(streamId: string, by: Sending, stateBefore: unknown): void {
+    const recent = this.recentWrites.get(streamId) ?? { writes: [], dropped: 0 };
+    recent.writes.push({ write: ++this.writes, by, stateBefore });
+    if (recent.writes.length > RECENT_WRITES) recent.dropped = recent.writes.shift()!.write;
+    this.recentWrites.delete(streamId);
+    this.recentWrites.set(streamId, recent);
+    if (this.recentWrites.size > this.cachedStreams) this.recentWrites.delete(this.recentWrites.keys().next().value!);
   }
 
   /**
-   * Another sending wrote to the stream after `sent` came: the command was sent against the state
-   * before that write, as one that lost a race was. A sending's own earlier writes (a request's
-   * first mutation) are not someone else's change.
+   * Whether a command the stream's state refuses would have passed on the state it had when the
+   * command was sent, before another sending's write: then it lost a race (CONFLICT with the
+   * state now), else it was refused by what its sender could see. A sending's own earlier writes
+   * (a request's first mutation) are its own doing. Writes no longer kept count as not known: no race.
    */
-  private writtenSince(streamId: string, sent: Sending): boolean {
-    const last = this.lastWrites.get(streamId);
-    return last !== undefined && last.write > sent.after && last.by !== sent;
+  private async passedWhenSent(route: Route<any, Message, Message, any>, command: Message, streamId: string, sent: Sending): Promise<boolean> {
+    const recent = this.recentWrites.get(streamId);
+    if (recent === undefined || recent.dropped > sent.after) return false;
+    const first = recent.writes.find((w) => w.write > sent.after && w.by !== sent);
+    if (first === undefined) return false;
+    const then = route.decisionState ? await route.decisionState(first.stateBefore, command, this.load) : E.right(first.stateBefore);
+    return E.isRight(then) && E.isRight(route.aggregate.decide(command, then.right));
   }
 
   private async attempt(
@@ -262,8 +267,9 @@ export class CommandBus {
     envelope: CommandEnvelope,
     command: Message,
     streamId: string,
-    /** Another writer moved the stream after this command came: an earlier attempt lost, or a command ahead of it wrote. */
-    overtakenBefore: boolean,
+    sent: Sending,
+    /** An earlier attempt passed its decision and lost at append to another process's write. */
+    retried: boolean,
   ): Promise<E.Either<CommandError, CommandResult> | 'retry'> {
     const loaded = await this.load(route.aggregate, route.aggregate.targetOf(command));
     if (E.isLeft(loaded)) return loaded;
@@ -278,8 +284,10 @@ export class CommandBus {
     const decisionState = route.decisionState ? await route.decisionState(state, command, this.load) : E.right(state);
     if (E.isLeft(decisionState)) return decisionState;
     const decided = route.aggregate.decide(command, decisionState.right);
-    // The command applied to the state it was first decided on: the other writer's change refused it.
-    if (E.isLeft(decided)) return overtakenBefore ? E.left(overtaken(streamId, revision, decided.left, state)) : decided;
+    if (E.isLeft(decided)) {
+      const lostRace = retried || (await this.passedWhenSent(route, command, streamId, sent));
+      return lostRace ? E.left(overtaken(streamId, revision, decided.left, state)) : decided;
+    }
     if (stale) return E.left(staleRevision(streamId, envelope.expectedRevision!, revision, state));
 
     const occurredAt = this.clock().toISOString();
@@ -302,6 +310,7 @@ export class CommandBus {
       // Another process recorded this command id first: the next attempt reads its events and
       // answers as a resend of it (its receipt, or IDEMPOTENCY_KEY_REUSED when the arguments differ).
       if (appended.replayed) return 'retry';
+      this.recordWrite(streamId, sent, state);
       return E.right({
         commandId: envelope.commandId,
         streamId,

@@ -28,10 +28,16 @@ describe('errors a console can act on', () => {
    * the second goes on only once the first is done: the second's request came before the write,
    * yet its command finds no other command on the stream.
    */
-  let relay: { first?: Promise<unknown>; secondArrived: () => void; arrived: Promise<void> } | undefined;
-  const relayTwo = () => {
+  let relay:
+    | { first?: ReturnType<CommandBus['execute']>; firstArrived: () => void; onFirst: Promise<void>; secondArrived: () => void; arrived: Promise<void> }
+    | undefined;
+  /** Sets the relay; resolves once the first command reaches the bus. */
+  const relayTwo = (): Promise<void> => {
     let secondArrived!: () => void;
-    relay = { secondArrived: () => secondArrived(), arrived: new Promise((resolve) => (secondArrived = resolve)) };
+    let firstArrived!: () => void;
+    const onFirst = new Promise<void>((resolve) => (firstArrived = resolve));
+    relay = { firstArrived, onFirst, secondArrived: () => secondArrived(), arrived: new Promise((resolve) => (secondArrived = resolve)) };
+    return onFirst;
   };
   beforeAll(async () => {
     // The API's bus writes through a store that can be switched off or held; set-up goes straight to the real one.
@@ -53,7 +59,11 @@ describe('errors a console can act on', () => {
             gate = undefined;
           }
           const held = relay;
-          if (held !== undefined && held.first === undefined) return (held.first = bus.execute(envelope, command, admit, sent));
+          if (held !== undefined && held.first === undefined) {
+            held.first = bus.execute(envelope, command, admit, sent);
+            held.firstArrived();
+            return held.first;
+          }
           if (held !== undefined) {
             relay = undefined;
             held.secondArrived();
@@ -228,6 +238,18 @@ describe('errors a console can act on', () => {
       details: { streamId: `device-${serial}`, revision: 3, refusal: 'INVALID_STATE' },
     });
     expect(await p.store.readStream(`device-${serial}`)).toHaveLength(4);
+  });
+
+  it('gives INVALID_STATE, not CONFLICT, to a command the state refused before the other write too', async () => {
+    const serial = await p.device('ACTIVE');
+    const lostReachedBus = relayTwo();
+    const lost = p.gql(LOST, { input: { commandId: randomUUID(), serial, reason: 'lost' } }, 'USER_ADMIN');
+    await lostReachedBus;
+    // Restoring needs a frozen device: neither the active device nor the lost one may be restored.
+    const restore = p.gql(mutationDocument('RestoreDevice'), { input: { commandId: randomUUID(), serial } }, 'USER_ADMIN');
+    const [reported, refused] = await Promise.all([lost, restore]);
+    expect(codeOf(reported)).toBeUndefined();
+    expect(codeOf(refused)).toBe('INVALID_STATE');
   });
 
   it('does not call a request\'s own earlier mutation another console\'s: the later one is refused by the state', async () => {
