@@ -90,7 +90,7 @@ export class SqliteEventStore implements EventStore {
     if (options.chainKey !== undefined) this.chain = new AuditChain(options.chainKey);
     try {
       // The log names holders, organisations and devices: a new one is its owner's alone.
-      createOwnerOnly(file);
+      if (file !== ':memory:') createOwnerOnly(file);
       this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
       for (const pragma of SQLITE_PRAGMAS) this.db.pragma(pragma);
       this.db.exec(SCHEMA);

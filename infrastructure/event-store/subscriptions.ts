@@ -20,6 +20,7 @@ export type OtherWriters = { readonly pollMs: number } | { readonly watchMs: num
 export class SubscriptionHub {
   private readonly live = new Set<CatchUpSubscription>();
   private watcher?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly read: ReadAfter,
@@ -40,13 +41,16 @@ export class SubscriptionHub {
     for (const subscription of this.live) subscription.wake();
   }
 
+  /** Stops the watch first: the store closes next, and a handler still running would otherwise keep it asking. */
   async closeAll(): Promise<void> {
+    this.closed = true;
+    this.unwatch();
     await Promise.all([...this.live].map((subscription) => subscription.close()));
   }
 
   /** Asks the store while anyone listens, and only then: the timer keeps the process alive as a poll would. */
   private watch(): void {
-    if (this.watcher !== undefined || this.others === undefined || !('watchMs' in this.others)) return;
+    if (this.closed || this.watcher !== undefined || this.others === undefined || !('watchMs' in this.others)) return;
     const { watchMs, changed } = this.others;
     this.watcher = setInterval(() => {
       let seen: boolean;
@@ -62,10 +66,12 @@ export class SubscriptionHub {
 
   private stopped(subscription: CatchUpSubscription): void {
     this.live.delete(subscription);
-    if (this.live.size === 0) {
-      clearInterval(this.watcher);
-      this.watcher = undefined;
-    }
+    if (this.live.size === 0) this.unwatch();
+  }
+
+  private unwatch(): void {
+    clearInterval(this.watcher);
+    this.watcher = undefined;
   }
 }
 

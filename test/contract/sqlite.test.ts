@@ -144,6 +144,13 @@ describe('SQLite event store file', () => {
     }
   });
 
+  it('keeps a :memory: log in memory, leaving no file of that name behind', async () => {
+    const store = new SqliteEventStore(':memory:');
+    await store.append('device-A', [event()], 'no_stream');
+    await store.close();
+    expect(fs.existsSync(path.resolve(':memory:'))).toBe(false);
+  });
+
   it('reads the log for another connection only once it committed, not at every look', async () => {
     const file = path.join(dir, 'watched.db');
     const [writer, reader] = [new SqliteEventStore(file), new SqliteEventStore(file, { pollIntervalMs: 5 })];
