@@ -448,7 +448,7 @@ interface Subject {
 
 /**
  * One warm-up round, then ROUNDS measured ones, each running every subject and the baseline, with
- * the baseline first in every other round; medians of each figure. Subjects compared in the same
+ * the baseline first and the subjects in reverse order in every other round; medians of each figure. Subjects compared in the same
  * rounds share the baseline's runs, so their ratios can be set side by side.
  */
 const compare = async (requests: number, subjects: readonly Subject[], baseline: (round: number) => Promise<Run>): Promise<Line[]> => {
@@ -456,8 +456,10 @@ const compare = async (requests: number, subjects: readonly Subject[], baseline:
   const baselines: Measured[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
     const base = r % 2 === 1 ? await baseline(r) : undefined;
+    // Subjects take turns going first too, so none always meets the log the other just grew.
     const measuredRuns: Run[] = [];
-    for (const subject of subjects) measuredRuns.push(await subject.run(r));
+    const order = subjects.map((_, i) => i);
+    for (const i of r % 2 === 1 ? order.reverse() : order) measuredRuns[i] = await subjects[i].run(r);
     const b = base ?? (await baseline(r));
     if (r > 0) {
       measuredRuns.forEach((run, i) => runs[i].push(measured(requests, run)));

@@ -63,22 +63,28 @@ const overHttp = (caller: Caller, send: () => Promise<GraphQLResponse>) => async
 const overWebSocket = (caller: Caller, query: string, variables: Record<string, unknown>) => async (): Promise<Outcome> => {
   const client = webSocketClient(p.wsUrl, caller === null ? undefined : `Bearer ${p.tokens[caller]}`);
   const listening = p.views.projector.listenerCount;
+  let settled = false;
   try {
     return await new Promise<Outcome>((resolve) => {
+      const settle = (outcome: Outcome) => {
+        settled = true;
+        resolve(outcome);
+      };
       client.subscribe(
         { query, variables },
         {
-          next: (result) => resolve(result.errors?.[0]?.extensions?.code as string ?? 'a result before any change'),
+          next: (result) => settle((result.errors?.[0]?.extensions?.code as string) ?? 'a result before any change'),
           error: (error) =>
-            resolve(
+            settle(
               Array.isArray(error) ? error[0]?.extensions?.code : (error as { code?: number }).code === 4401 ? 'UNAUTHENTICATED' : String(error),
             ),
-          complete: () => resolve('completed'),
+          complete: () => settle('completed'),
         },
       );
-      waitUntil(() => p.views.projector.listenerCount > listening).then(
-        () => resolve('ok'),
-        () => resolve('neither listening nor refused'),
+      // Stops polling once the subscribe is answered either way.
+      waitUntil(() => settled || p.views.projector.listenerCount > listening).then(
+        () => settle('ok'),
+        () => settle('neither listening nor refused'),
       );
     });
   } finally {
