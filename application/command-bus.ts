@@ -138,6 +138,8 @@ export class CommandBus {
    */
   private readonly lanes = new Turns<string>();
   private writes = 0;
+  /** The newest write of any stream dropped from recentWrites: a stream written again knows nothing before it. */
+  private forgotten = 0;
   /** For the streams written most recently (as many as `cachedStreams`), see passedWhenSent. */
   private readonly recentWrites = new Map<string, RecentWrites>();
 
@@ -239,25 +241,31 @@ export class CommandBus {
   }
 
   private recordWrite(streamId: string, by: Sending, stateBefore: unknown): void {
-    const recent = this.recentWrites.get(streamId) ?? { writes: [], dropped: 0 };
+    const recent = this.recentWrites.get(streamId) ?? { writes: [], dropped: this.forgotten };
     recent.writes.push({ write: ++this.writes, by, stateBefore });
     if (recent.writes.length > RECENT_WRITES) recent.dropped = recent.writes.shift()!.write;
     this.recentWrites.delete(streamId);
     this.recentWrites.set(streamId, recent);
-    if (this.recentWrites.size > this.cachedStreams) this.recentWrites.delete(this.recentWrites.keys().next().value!);
+    if (this.recentWrites.size > this.cachedStreams) {
+      const [oldest, { writes }] = this.recentWrites.entries().next().value!;
+      this.recentWrites.delete(oldest);
+      this.forgotten = Math.max(this.forgotten, writes[writes.length - 1].write);
+    }
   }
 
   /**
    * Whether a command the stream's state refuses would have passed on the state it had when the
    * command was sent, before another sending's write: then it lost a race (CONFLICT with the
-   * state now), else it was refused by what its sender could see. A sending's own earlier writes
-   * (a request's first mutation) are its own doing. Writes no longer kept count as not known: no race.
+   * state now), else it was refused by what its sender could see. A sending's own writes (a
+   * request's first mutation) are its own doing: one after the other's means it acted on the change
+   * already. Facts from other aggregates (a charge's device) are read as they are now. Writes no
+   * longer kept count as not known: no race.
    */
   private async passedWhenSent(route: Route<any, Message, Message, any>, command: Message, streamId: string, sent: Sending): Promise<boolean> {
     const recent = this.recentWrites.get(streamId);
     if (recent === undefined || recent.dropped > sent.after) return false;
     const first = recent.writes.find((w) => w.write > sent.after && w.by !== sent);
-    if (first === undefined) return false;
+    if (first === undefined || recent.writes.some((w) => w.write > first.write && w.by === sent)) return false;
     const then = route.decisionState ? await route.decisionState(first.stateBefore, command, this.load) : E.right(first.stateBefore);
     return E.isRight(then) && E.isRight(route.aggregate.decide(command, then.right));
   }
