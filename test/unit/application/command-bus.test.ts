@@ -459,71 +459,60 @@ describe('the command bus decides the commands on one stream one after another',
       expect.objectContaining({ code: 'CONFLICT', details: expect.objectContaining({ refusal: 'INVALID_STATE' }), currentState: expect.objectContaining({ status: 'FROZEN' }) }),
     ]);
   });
-});
 
-describe('the command bus tells a race a command lost from a state its sender could see', () => {
-  const routes = [{ aggregate: deviceAggregate }];
-  const freeze = (serial: string) => ({ type: 'FreezeDevice', data: { serial, reason: 'audit' } });
-  const restore = (serial: string) => ({ type: 'RestoreDevice', data: { serial } });
-  const failure = (serial: string) => ({
-    type: 'RecordDeviceAuthenticationFailure',
-    data: { serial, chargerId: 'kiosk-1', chargeId: 'charge-1', reason: 'BAD_PROOF' },
-  });
-  let store: InMemoryEventStore;
-  beforeEach(() => {
-    store = new InMemoryEventStore();
-  });
-  afterEach(() => store.close());
-  /** An ACTIVE device: binding it is the bus's last write before the caller marks a sending. */
-  const active = async (bus: CommandBus, serial: string) => {
-    ok(await bus.execute(envelope(), initialize(serial)));
-    ok(await bus.execute(envelope(userAdmin), { type: 'DistributeDevice', data: { serial, organisation: 'grid' } }));
-    ok(await bus.execute(envelope(userAdmin), { type: 'BindDevice', data: { serial, userId: 'u-1' } }));
-  };
-  const codeOf = async (result: Promise<E.Either<CommandError, CommandResult>>) => error(await result).code;
-
-  it('gives CONFLICT to a freeze sent on the active device that another freeze beat, and INVALID_STATE to one sent after', async () => {
-    const bus = new CommandBus(store, routes);
-    await active(bus, 'UKEY-RACE-1');
-    const sent = bus.sending();
-    ok(await bus.execute(envelope(userAdmin), freeze('UKEY-RACE-1')));
-    expect(await codeOf(bus.execute(envelope(userAdmin), freeze('UKEY-RACE-1'), undefined, sent))).toBe('CONFLICT');
-    expect(await codeOf(bus.execute(envelope(userAdmin), freeze('UKEY-RACE-1')))).toBe('INVALID_STATE');
-  });
-
-  it("does not blame a sending's own write on the other sending's before it", async () => {
-    const bus = new CommandBus(store, routes);
-    await active(bus, 'UKEY-RACE-2');
-    const sent = bus.sending();
-    // Another sending's write that leaves the device active, then the sending's own freeze.
-    ok(await bus.execute(envelope(), failure('UKEY-RACE-2')));
-    ok(await bus.execute(envelope(userAdmin), freeze('UKEY-RACE-2'), undefined, sent));
-    expect(await codeOf(bus.execute(envelope(userAdmin), freeze('UKEY-RACE-2'), undefined, sent))).toBe('INVALID_STATE');
-  });
-
-  it('calls it a race only while the writes since the sending are all kept (eight per stream)', async () => {
-    const bus = new CommandBus(store, routes);
-    const overtakenBy = async (serial: string, writes: number) => {
-      await active(bus, serial);
-      const sent = bus.sending();
-      // Freeze and restore in turn, ending frozen.
-      for (let i = 0; i < writes; i++) ok(await bus.execute(envelope(userAdmin), i % 2 === 0 ? freeze(serial) : restore(serial)));
-      return codeOf(bus.execute(envelope(userAdmin), freeze(serial), undefined, sent));
+  describe('telling a race a command lost from a state its sender could see', () => {
+    const freeze = (serial: string) => ({ type: 'FreezeDevice', data: { serial, reason: 'audit' } });
+    const restore = (serial: string) => ({ type: 'RestoreDevice', data: { serial } });
+    /** An ACTIVE device: binding it is the bus's last write before the caller marks a sending. */
+    const active = async (bus: CommandBus, serial: string) => {
+      await distributed(bus, serial);
+      ok(await bus.execute(envelope(userAdmin), bind(serial, 'u-1')));
     };
-    expect(await overtakenBy('UKEY-RACE-3', 7)).toBe('CONFLICT');
-    expect(await overtakenBy('UKEY-RACE-4', 9)).toBe('INVALID_STATE');
-  });
+    const codeOf = async (result: Promise<E.Either<CommandError, CommandResult>>) => error(await result).code;
 
-  it('knows nothing of writes to a stream it stopped following, and calls no race on them', async () => {
-    const bus = new CommandBus(store, routes, { cachedStreams: 1 });
-    await active(bus, 'UKEY-RACE-5');
-    const sent = bus.sending();
-    ok(await bus.execute(envelope(userAdmin), freeze('UKEY-RACE-5')));
-    // Another stream's write drops the device's writes from those followed.
-    ok(await bus.execute(envelope(), initialize('UKEY-RACE-6')));
-    ok(await bus.execute(envelope(userAdmin), restore('UKEY-RACE-5')));
-    // Sent on the active device, a restore was refused then as it is now.
-    expect(await codeOf(bus.execute(envelope(userAdmin), restore('UKEY-RACE-5'), undefined, sent))).toBe('INVALID_STATE');
+    it('gives CONFLICT to a freeze sent on the active device that another freeze beat, and INVALID_STATE to one sent after', async () => {
+      const bus = new CommandBus(store, routes);
+      await active(bus, 'UKEY-RACE-1');
+      const sent = bus.sending();
+      ok(await bus.execute(envelope(userAdmin), freeze('UKEY-RACE-1')));
+      expect(await codeOf(bus.execute(envelope(userAdmin), freeze('UKEY-RACE-1'), undefined, sent))).toBe('CONFLICT');
+      expect(await codeOf(bus.execute(envelope(userAdmin), freeze('UKEY-RACE-1')))).toBe('INVALID_STATE');
+    });
+
+    it("does not blame a sending's own write on the other sending's before it", async () => {
+      const bus = new CommandBus(store, routes);
+      await active(bus, 'UKEY-RACE-2');
+      const sent = bus.sending();
+      // Another sending's write that leaves the device active, then the sending's own freeze.
+      ok(await bus.execute(envelope(), failure('UKEY-RACE-2')));
+      ok(await bus.execute(envelope(userAdmin), freeze('UKEY-RACE-2'), undefined, sent));
+      expect(await codeOf(bus.execute(envelope(userAdmin), freeze('UKEY-RACE-2'), undefined, sent))).toBe('INVALID_STATE');
+    });
+
+    it('calls it a race only while the writes since the sending are all kept (eight per stream)', async () => {
+      const bus = new CommandBus(store, routes);
+      const overtakenBy = async (serial: string, writes: number) => {
+        await active(bus, serial);
+        const sent = bus.sending();
+        // Freeze and restore in turn, ending frozen.
+        for (let i = 0; i < writes; i++) ok(await bus.execute(envelope(userAdmin), i % 2 === 0 ? freeze(serial) : restore(serial)));
+        return codeOf(bus.execute(envelope(userAdmin), freeze(serial), undefined, sent));
+      };
+      expect(await overtakenBy('UKEY-RACE-3', 7)).toBe('CONFLICT');
+      expect(await overtakenBy('UKEY-RACE-4', 9)).toBe('INVALID_STATE');
+    });
+
+    it('knows nothing of writes to a stream it stopped following, and calls no race on them', async () => {
+      const bus = new CommandBus(store, routes, { cachedStreams: 1 });
+      await active(bus, 'UKEY-RACE-5');
+      const sent = bus.sending();
+      ok(await bus.execute(envelope(userAdmin), freeze('UKEY-RACE-5')));
+      // Another stream's write drops the device's writes from those followed.
+      ok(await bus.execute(envelope(), initialize('UKEY-RACE-6')));
+      ok(await bus.execute(envelope(userAdmin), restore('UKEY-RACE-5')));
+      // Sent on the active device, a restore was refused then as it is now.
+      expect(await codeOf(bus.execute(envelope(userAdmin), restore('UKEY-RACE-5'), undefined, sent))).toBe('INVALID_STATE');
+    });
   });
 });
 
