@@ -225,7 +225,7 @@ export class CommandBus {
     const target = route.aggregate.targetOf(command.right);
     const streamId = streamOf(route.aggregate, target);
 
-    return this.lanes.run(streamId, () => async () => {
+    return this.lanes.run(streamId, async () => {
       await admit?.();
       for (let attempt = 1; ; attempt++) {
         const outcome = await this.attempt(route, envelope.right, command.right, streamId, sent, attempt > 1);

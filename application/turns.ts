@@ -1,26 +1,20 @@
 /**
  * Work queued per key: each runs after everything queued before it on its key, whatever became of
- * that. A key's queue, with the state kept beside it, goes once it is empty, so keys no longer used
- * leave nothing behind.
+ * that. A key's queue goes once it is empty, so keys no longer used leave nothing behind.
  */
-export class Turns<K, S = undefined> {
-  private readonly queues = new Map<K, { tail: Promise<unknown>; readonly state: S }>();
+export class Turns<K> {
+  private readonly tails = new Map<K, Promise<unknown>>();
 
-  constructor(private readonly initial: () => S = () => undefined as S) {}
-
-  /** `arrive` sees the key's state as it stands when the work is queued, and gives the work. */
-  run<A>(key: K, arrive: (state: S) => () => Promise<A>): Promise<A> {
-    const queue = this.queues.get(key) ?? { tail: Promise.resolve(), state: this.initial() };
-    this.queues.set(key, queue);
-    const run = queue.tail.then(arrive(queue.state));
+  run<A>(key: K, work: () => Promise<A>): Promise<A> {
+    const run = (this.tails.get(key) ?? Promise.resolve()).then(work);
     // The caller gets the work's failure; the next in the queue still runs.
     const tail = run.then(
       () => undefined,
       () => undefined,
     );
-    queue.tail = tail;
+    this.tails.set(key, tail);
     void tail.then(() => {
-      if (queue.tail === tail) this.queues.delete(key);
+      if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return run;
   }

@@ -229,7 +229,7 @@ export class KeyPool {
 
   /** Ingestions that never reached the log left bytes past the pool's end: shred them. Hold the ingest lock. */
   discardUnrecorded(sourceId: string): Promise<void> {
-    return this.turns.run(sourceId, () => async () => {
+    return this.turns.run(sourceId, async () => {
       const pool = await this.state(sourceId);
       if (E.isRight(pool)) await this.vault.discardFrom(sourceId, pool.right.state.balance.ingested);
     });
@@ -270,7 +270,7 @@ export class KeyPool {
    */
   private async inTurn<A>(sourceId: string, work: () => Outcome<A>): Outcome<A> {
     for (let round = 1; ; round++) {
-      const result = await this.turns.run(sourceId, () => work);
+      const result = await this.turns.run(sourceId, work);
       if (E.isRight(result) || !outlastedAttempts(result.left) || round >= POOL_ROUNDS) {
         return E.mapLeft((error: CommandError) => fromAnotherProcess(sourceId, error))(result);
       }
