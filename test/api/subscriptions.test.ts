@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Client, createClient } from 'graphql-ws';
+import { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import * as E from 'fp-ts/Either';
 import { createPrincipal, revokePrincipal, rotatePrincipalToken } from '../../application/access';
 import { FINGERPRINT, mutationDocument } from './support/fixtures';
 import { Platform } from './support/platform';
-import { waitUntil, webSocketClient } from './support/subscribing';
+import { closedWith, waitUntil, webSocketClient } from './support/subscribing';
 
 // Subscriptions over graphql-ws on the same path as HTTP, fed by the projector's notifications.
 
@@ -201,14 +201,9 @@ describe('connections', () => {
   };
   /** A subscription on `q` with `token`; resolves to how its connection was closed. */
   const subscribed = async (token: string) => {
-    const client = createClient({ url: q.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+    const client = webSocketClient(q.wsUrl, `Bearer ${token}`);
     clients.push(client);
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      client.on('closed', (event) => {
-        const { code, reason } = event as { code: number; reason: string };
-        resolve({ code, reason });
-      }),
-    );
+    const closed = closedWith(client);
     client.subscribe({ query: 'subscription { auditFeed { action } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
     await waitUntil(() => q.views.projector.listenerCount === 1);
     return { client, closed };
@@ -264,12 +259,7 @@ describe('error masking over WebSocket', () => {
         },
       }),
     });
-    const client = createClient({
-      url: masked.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${masked.tokens.USER_ADMIN}` },
-    });
+    const client = webSocketClient(masked.wsUrl, `Bearer ${masked.tokens.USER_ADMIN}`);
     try {
       const serial = await masked.device('ACTIVE');
       const result = new Promise<any>((resolve, reject) => {
@@ -298,15 +288,10 @@ describe('revocation', () => {
   afterAll(() => r.close());
 
   const auditFeed = (token: string) => {
-    const client = createClient({ url: r.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+    const client = webSocketClient(r.wsUrl, `Bearer ${token}`);
     clients.push(client);
     const targets: string[] = [];
-    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-      client.on('closed', (event) => {
-        const { code, reason } = event as { code: number; reason: string };
-        resolve({ code, reason });
-      }),
-    );
+    const closed = closedWith(client);
     client.subscribe(
       { query: 'subscription { auditFeed { target } }' },
       { next: (result: any) => targets.push(result.data.auditFeed.target), error: () => undefined, complete: () => undefined },
@@ -396,7 +381,7 @@ describe('admission', () => {
     expect(opened).toHaveLength(2);
     expect(refused).toEqual({ status: 429, body: expect.stringMatching(/^at most 2 WebSocket connections from one address may wait for connection_init/) });
     // Another address subscribes as usual.
-    const client = createClient({ url: a.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${a.tokens.AUDITOR}` } });
+    const client = webSocketClient(a.wsUrl, `Bearer ${a.tokens.AUDITOR}`);
     clients.push(client);
     const entry = new Promise((resolve, reject) =>
       client.subscribe({ query: 'subscription { auditFeed { action } }' }, { next: resolve, error: reject, complete: () => undefined }),
@@ -467,13 +452,7 @@ describe('subscriptions against the rate limit', () => {
   afterAll(() => limited.close());
 
   it("count in the principal's window with their refusals, so refused subscribes cannot flood the audit", async () => {
-    const client = createClient({
-      url: limited.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: true,
-      connectionParams: { authorization: `Bearer ${limited.tokens.GATEWAY}` },
-    });
+    const client = webSocketClient(limited.wsUrl, `Bearer ${limited.tokens.GATEWAY}`);
     const answer = () =>
       new Promise<string | undefined>((resolve) => {
         client.subscribe(

@@ -56,6 +56,10 @@ const verifiedCharge = async ({ run }: Process, n: number, bytes: number) => {
   return { serial, chargerId, chargeId };
 };
 
+/** Fills the pool of `p` with one block of 4096 bytes. */
+const filled = async (p: ReturnType<typeof open>) =>
+  expect(E.isRight(await p.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+
 describe('kiosks charging their own devices at once', () => {
   it('all get their keys: reservations of one pool take turns in the process instead of failing with CONFLICT', async () => {
     const p = open('concurrent');
@@ -83,7 +87,7 @@ describe('a kiosk refused while its delivery waited', () => {
   it('gets no key: checked again in the delivery\'s turn, the refusal destroys the reserved range and records no delivery', async () => {
     const p = open('refused-in-turn');
     try {
-      expect(E.isRight(await p.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+      await filled(p);
       const { chargeId } = await verifiedCharge(p, 1, 64);
       let checks = 0;
       // Admitted when the reservation's turn comes, refused when the delivery's does (revoked meanwhile).
@@ -105,7 +109,7 @@ describe('one platform process', () => {
   it("a pool command overtaken by another command of the same process keeps the bus's words, which say what changed", async () => {
     const p = open('overtaken');
     try {
-      expect(E.isRight(await p.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+      await filled(p);
       expect(E.isRight(await p.pool.take(SYSTEM, SOURCE, 'r-1', 16, 'charge-900'))).toBe(true);
       // A console's destroyKeyRange goes to the bus itself, ahead of the pool's issue in the stream's turn.
       const [destroyed, issued] = await Promise.all([
@@ -130,7 +134,7 @@ describe('one platform process', () => {
  */
 const racedBy = async (name: string, races: number) => {
   const other = open(name);
-  expect(E.isRight(await other.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+  await filled(other);
   let taken = 0;
   const p = open(name, (store) =>
     Object.assign(Object.create(store) as EventStore, {
@@ -147,7 +151,7 @@ describe('two platform processes on one log', () => {
   it("a server starting beside another destroys only reservations older than its cut-off, never a delivery under way", async () => {
     const first = open('beside');
     try {
-      expect(E.isRight(await first.pool.ingest(SYSTEM, SOURCE, { blockId: 'block-1', key: randomBytes(4096), qber: 0.02 }))).toBe(true);
+      await filled(first);
       expect(E.isRight(await first.pool.take(SYSTEM, SOURCE, 'stranded', 16, 'charge-1'))).toBe(true);
       const cutOff = new Date(Date.now() + 1);
       await new Promise((resolve) => setTimeout(resolve, 5));

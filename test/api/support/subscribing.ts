@@ -19,3 +19,12 @@ export const webSocketClient = (url: string, authorization?: string): Client =>
     lazy: true,
     ...(authorization !== undefined && { connectionParams: { authorization } }),
   });
+
+/** Resolves to the code and reason the client's socket was closed with. */
+export const closedWith = (client: Client): Promise<{ code: number; reason: string }> =>
+  new Promise((resolve) =>
+    client.on('closed', (event) => {
+      const { code, reason } = event as { code: number; reason: string };
+      resolve({ code, reason });
+    }),
+  );
