@@ -84,11 +84,8 @@ export const rateLimiter = ({ windowMs, limit, refusalWeight = 10 }: Limits['rat
   const seconds = Math.ceil(windowMs / 1000);
   const name = `"${limit}-in-${seconds}sec"`;
   const policy = `${name}; q=${limit}; w=${seconds}`;
-  const refusal = errorBody(
-    'RATE_LIMITED',
-    `too many requests: at most ${limit} every ${windowMs / 1000} s per principal; ` +
-      'wait for the time the RateLimit header gives, then retry',
-  );
+  const rule = `too many requests: at most ${limit} every ${windowMs / 1000} s per principal`;
+  const refusal = errorBody('RATE_LIMITED', `${rule}; wait for the time the RateLimit header gives, then retry`);
   const handler: RequestHandler = (req, res, next) => {
     const window = windows.count(keyOf(req, res));
     const left = windows.secondsLeft(window);
@@ -100,6 +97,7 @@ export const rateLimiter = ({ windowMs, limit, refusalWeight = 10 }: Limits['rat
   };
   return {
     handler,
+    rule,
     keyOf,
     admit: (key) => windows.count(key).count <= limit,
     refused: (key) => {
@@ -111,6 +109,8 @@ export const rateLimiter = ({ windowMs, limit, refusalWeight = 10 }: Limits['rat
 
 export interface RateLimiter {
   readonly handler: RequestHandler;
+  /** What a refusal says of the limit, before its advice. */
+  readonly rule: string;
   /** Whose window an HTTP request counts in: its principal's, or its address's. */
   readonly keyOf: (req: Request, res: Response) => string;
   /** Counts a request that does not come over HTTP (a subscription); false once the window is spent. */

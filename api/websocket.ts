@@ -25,7 +25,7 @@ export interface WebSocketOptions {
   readonly mask: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly limits: Limits;
   /** The HTTP path's per-principal window: a subscription counts in it, and so does its refusal. */
-  readonly rateLimiter: Pick<RateLimiter, 'admit' | 'refused'>;
+  readonly rateLimiter: Pick<RateLimiter, 'rule' | 'admit' | 'refused'>;
   readonly log: Log;
 }
 
@@ -171,7 +171,7 @@ export const serveWebSockets = (httpServer: http.Server, options: WebSocketOptio
         // Every subscribe counts in the principal's window, as every HTTP request does, whatever becomes of it.
         const principal = ctx.extra.principal ?? null;
         if (principal !== null && !rateLimiter.admit(principal.id)) {
-          return [clientError('RATE_LIMITED', `too many requests: at most ${limits.rateLimit.limit} every ${limits.rateLimit.windowMs / 1000} s per principal; subscribe again later`)];
+          return [clientError('RATE_LIMITED', `${rateLimiter.rule}; subscribe again later`)];
         }
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerSocket) {
           const message = `at most ${limits.maxSubscriptionsPerSocket} subscriptions per connection; complete one first`;

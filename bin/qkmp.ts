@@ -10,7 +10,7 @@ import { MasterKeyError } from '../infrastructure/keys/master-key';
 import { checkVault, Core, openCore, openPlatform, openViews, VaultMismatchError } from '../infrastructure/platform';
 import { RedisViewStore } from '../infrastructure/read-models/redis-view-store';
 import { ViewsUnavailableError } from '../application/ports/view-store';
-import { ChainHead, StoreUnavailableError } from '../application/ports/event-store';
+import { AuditVerification, ChainHead, StoreUnavailableError } from '../application/ports/event-store';
 import { AuditVerifyOptions, keepHead, verifyAudit } from '../infrastructure/audit-verify';
 import * as path from 'node:path';
 import { principalAggregate } from '../domain/principal';
@@ -292,6 +292,16 @@ const anchorOf = (value: string | undefined): ChainHead | undefined => {
   return { position: Number(match[1]), chain: match[2] };
 };
 
+/** What an intact verification says of the head the last one recorded in `file`. */
+const headFound = (report: AuditVerification, file: string | undefined): string => {
+  if (report.head === null) return 'the log is empty, so there is no head to record yet';
+  if (file === undefined) return 'the log lives in memory, so no head is recorded';
+  if (report.since === null) {
+    return `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; this run recorded the head`;
+  }
+  return `the head the last verification saw (position ${report.since}) is still in place`;
+};
+
 const audit = async (action: string | undefined, since: string | undefined): Promise<void> => {
   if (action !== 'verify') throw new UsageError('audit takes verify');
   const anchor = anchorOf(since);
@@ -299,19 +309,8 @@ const audit = async (action: string | undefined, since: string | undefined): Pro
   try {
     const report = await verifyAudit(auditOptions(core, anchor));
     if (report.ok) {
-      const file = core.config.auditHeadFile;
-      out(
-        `audit chain intact: ${report.checked} events checked; ` +
-          (report.head === null
-            ? 'the log is empty, so there is no head to record yet'
-            : file === undefined
-              ? 'the log lives in memory, so no head is recorded'
-              : report.since === null
-                ? `no earlier verification was recorded in ${file}, so events cut from the end of the log before now would not show; ` +
-                  'this run recorded the head'
-                : `the head the last verification saw (position ${report.since}) is still in place`) +
-          (anchor === undefined ? '' : `; so is the head given (position ${anchor.position})`),
-      );
+      const given = anchor === undefined ? '' : `; so is the head given (position ${anchor.position})`;
+      out(`audit chain intact: ${report.checked} events checked; ${headFound(report, core.config.auditHeadFile)}${given}`);
       if (report.head !== null) {
         out(`head: ${report.head.position}:${report.head.chain}`);
         out('  keep it off this machine: audit verify --since with it shows later that the log still reaches it');
